@@ -1,0 +1,417 @@
+"""`gtmsite build` and `gtmsite check` as a straight line:
+
+    config -> sources -> parse reports -> plan pages (templated rows) -> checks on tables
+           -> per page, in parallel: queries (cached by content) -> page checks -> render -> write
+
+Nothing is published unless the whole site built without errors: pages are written to a staging
+folder that `publish` moves into place.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from markupsafe import Markup
+
+from .checks import Check, CheckResult, evaluate, parse_check
+from .components import Kpi
+from .config import Config, load_config
+from .errors import BuildFailed, Problem, SiteError
+from .publish import publish, staging_folder
+from .queries import QueryResult, ResultCache, order_queries, run_query
+from .render import CompiledReport, compile_report, make_body_environment, page_url_function, render_body, render_title
+from .reports import Query, Report, read_reports
+from .site import Page, breadcrumbs, build_nav, plan_pages
+from .sources import Database, SourceSet, data_fingerprint, discover_sources
+from .sqltext import quote_ident, quote_table
+from .theme import Theme, asset_url_function, load_theme, make_theme_environment
+
+Log = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+class Writer:
+    """Where a build's files go. The build writes through this, so `check` can write nothing."""
+
+    def __init__(self, root: Path | None):
+        self.root = root
+        self._written: set[str] = set()
+        self._lock = threading.Lock()
+
+    def write(self, rel: str, data: str | bytes) -> None:
+        with self._lock:
+            if rel in self._written:
+                raise SiteError(f"two pages write the same file {rel}; rename one of them")
+            self._written.add(rel)
+        if self.root is None:
+            return
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        path.write_bytes(data)
+
+    @property
+    def files(self) -> set[str]:
+        return set(self._written)
+
+
+@dataclass
+class PageOutcome:
+    page: Page
+    problems: list[Problem] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    kpis: list[Kpi] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    results: dict[str, QueryResult] = field(default_factory=dict)
+    cached: bool = False
+
+
+@dataclass
+class BuildResult:
+    config: Config
+    pages: list[Page]
+    outcomes: list[PageOutcome]
+    checks: list[CheckResult]
+    notes: list[str]
+    fingerprint: str
+    seconds: float
+    queries_run: int
+    cache_hits: int
+
+    @property
+    def problems(self) -> list[Problem]:
+        found = [p for o in self.outcomes for p in o.problems]
+        found += [Problem(r.check.path, r.check.line, r.message) for r in self.checks if r.status == "failed"]
+        return found
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [Problem(r.check.path, r.check.line, r.message) for r in self.checks if r.status == "warned"]
+
+    def check_counts(self) -> dict[str, int]:
+        counts = {"passed": 0, "warned": 0, "failed": 0}
+        for result in self.checks:
+            counts[result.status] += 1
+        return counts
+
+
+def now_utc() -> dt.datetime:
+    """The build's clock; SOURCE_DATE_EPOCH makes builds reproducible."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    return dt.datetime.now(dt.UTC)
+
+
+class Builder:
+    """One build (or check) of a site: holds the database and caches for its duration."""
+
+    def __init__(self, config: Config, writer: Writer, log: Log = _quiet, use_cache: bool = True):
+        self.config = config
+        self.writer = writer
+        self.log = log
+        self.now = now_utc()
+        self.sources: SourceSet = discover_sources(config)
+        self.fingerprint = data_fingerprint(self.sources, config)
+        self.db = Database(config, self.sources)
+        self.cache = ResultCache(config.project / config.cache_dir / "results" if use_cache else None)
+        self.theme: Theme = load_theme(config)
+        self.body_env = make_body_environment()
+        self.queries_run = 0
+        self._count_lock = threading.Lock()
+        self._local = threading.local()
+
+    # -- the database, per thread ---------------------------------------------------------------
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self.db.cursor()
+        return cursor
+
+    # -- stages ---------------------------------------------------------------------------------
+
+    def run(self) -> BuildResult:
+        started = time.perf_counter()
+        reports, problems = read_reports(self.config.reports_dir, self.config.project)
+        if not self.config.reports_dir.is_dir():
+            problems.append(Problem("reports/", None, "no reports/ folder: write reports/index.md"))
+        raise_problems(problems)
+        compiled = {r.rel: compile_report(self.body_env, r.rel, r.body, r.meta.title) for r in reports}
+        template_rows, problems = self.template_rows(reports)
+        pages, plan_problems = plan_pages(reports, template_rows, self.config.title)
+        problems += plan_problems
+        problems += [c.problem for c in compiled.values() if c.problem]
+        pages, title_problems = self.render_titles(pages, compiled)
+        problems += title_problems
+        raise_problems(problems)
+        self.log(f"{len(reports)} reports, {len(pages)} pages")
+        table_checks = self.table_checks(reports)
+        outcomes = self.build_pages(pages, compiled)
+        notes = [n for o in outcomes for n in o.notes]
+        all_checks = table_checks + [c for o in outcomes for c in o.checks]
+        return BuildResult(self.config, pages, outcomes, all_checks, notes, self.fingerprint,
+                           time.perf_counter() - started, self.queries_run, self.cache.hits)
+
+    def template_rows(self, reports: list[Report]) -> tuple[dict[str, list[dict[str, Any]]], list[Problem]]:
+        """Run each templated report's `pages` query: one dict of parameters per page."""
+        rows: dict[str, list[dict[str, Any]]] = {}
+        problems: list[Problem] = []
+        for report in reports:
+            if report.param is None:
+                continue
+            sql = report.meta.pages
+            if not sql:
+                problems.append(Problem(report.rel, 1, f"a templated report needs a `pages:` query in its front "
+                                        f"matter, e.g. pages: select distinct {report.param} from ..."))
+                continue
+            try:
+                result = self.cached_query("pages", sql, report.rel, report.meta.pages_line)
+            except SiteError as exc:
+                problems.append(exc.problem)
+                continue
+            if report.param not in result.columns:
+                problems.append(Problem(report.rel, report.meta.pages_line,
+                                        f"pages: the query has no column '{report.param}' (named by the file "
+                                        f"name [{report.param}].md); columns: {', '.join(result.columns)}"))
+                continue
+            rows[report.rel] = [dict(zip(result.columns, row)) for row in result.rows]
+        return rows, problems
+
+    def cached_query(self, name: str, sql: str, rel: str, line: int) -> QueryResult:
+        key = ResultCache.key("query", self.fingerprint, sql)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        result = run_query(self.cursor(), Query(name, sql, line), {}, rel, materialize=False)
+        self.count_query()
+        self.cache.put(key, result)
+        return result
+
+    def render_titles(self, pages: list[Page], compiled: dict[str, CompiledReport]) -> tuple[list[Page], list[Problem]]:
+        out, problems = [], []
+        for page in pages:
+            if page.templated and page.report is not None and page.report.meta.title:
+                try:
+                    title = render_title(compiled[page.report.rel], page.report.meta.title, page.params,
+                                         page.report.rel)
+                except SiteError as exc:
+                    problems.append(exc.problem)
+                    title = page.title
+                page = Page(page.url, title, page.report, page.params, page.order, page.hidden, page.templated)
+            out.append(page)
+        return out, problems
+
+    def table_checks(self, reports: list[Report]) -> list[CheckResult]:
+        """Checks on source tables and models: from [[checks]] and from reports' fences, each run once."""
+        checks: list[Check] = []
+        problems: list[Problem] = []
+        for site_check in self.config.checks:
+            try:
+                checks.append(parse_check(f"{site_check.table}: {site_check.check}", "site.toml", site_check.line,
+                                          site_check.warn))
+            except SiteError as exc:
+                problems.append(exc.problem)
+        for report in reports:
+            names = {q.name for q in report.queries}
+            checks += [c for c in report.checks if c.target not in names]
+        results: list[CheckResult] = []
+        tables = self.sources.tables
+        for check in checks:
+            if check.target not in tables:
+                problems.append(Problem(check.path, check.line,
+                                        f"check '{check.text}': '{check.target}' is neither a query on this page nor a "
+                                        f"source table (tables: {', '.join(sorted(tables)) or 'none'})"))
+                continue
+            try:
+                results.append(self.cached_check(check))
+            except SiteError as exc:
+                problems.append(exc.problem)
+            except BuildFailed as exc:
+                problems.extend(exc.problems)
+                break
+        raise_problems(problems)
+        return results
+
+    def cached_check(self, check: Check) -> CheckResult:
+        clock = self.now.isoformat(timespec="minutes") if check.kind == "freshness" else ""
+        key = ResultCache.key("check", self.fingerprint, check.text, clock)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return CheckResult(check, cached[0], cached[1])
+        result = evaluate(check, self.cursor(), quote_table(check.target), self.now)
+        self.cache.put(key, (result.passed, result.detail))
+        return result
+
+    def count_query(self, n: int = 1) -> None:
+        with self._count_lock:
+            self.queries_run += n
+
+    # -- pages ----------------------------------------------------------------------------------
+
+    def build_pages(self, pages: list[Page], compiled: dict[str, CompiledReport]) -> list[PageOutcome]:
+        nav = build_nav(pages)
+        by_url = {p.url: p for p in pages}
+        asset = asset_url_function(self.theme, self.config.base_url)
+        env = make_theme_environment(self.theme, {"asset": asset, "site": self.config, "nav": nav})
+        self.theme_env = env
+        self.pages_by_url = by_url
+        workers = max(1, self.config.worker_count)
+        if workers == 1 or len(pages) < 4:
+            outcomes = [self.build_page(p, compiled) for p in pages]
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                outcomes = list(pool.map(lambda p: self.build_page(p, compiled), pages))
+        self.write_assets()
+        return outcomes
+
+    def build_page(self, page: Page, compiled: dict[str, CompiledReport]) -> PageOutcome:
+        outcome = PageOutcome(page)
+        url = page_url_function(page.url)
+        body_html, toc = "", []
+        if page.report is not None:
+            report = page.report
+            results, checks, problems, cached = self.page_results(report, page.params)
+            outcome.checks, outcome.problems, outcome.cached, outcome.results = checks, problems, cached, results
+            if problems:
+                return outcome
+            body = render_body(compiled[report.rel], report.rel, results, page.params,
+                               {"page": page, "site": self.config, "children": self.children(page)},
+                               self.show_sql(report), url, lambda name: url(self.data_url(page, name)))
+            outcome.problems += body.problems
+            outcome.kpis, outcome.notes = body.kpis, [f"{report.rel}: {n}" for n in body.notes]
+            body_html, toc = body.html, body.toc
+            self.write_data(page, results, body.used_queries)
+        html = self.render_page(page, body_html, toc, url)
+        try:
+            self.writer.write(page.output_path, html)
+        except SiteError as exc:
+            outcome.problems.append(Problem(page.rel or page.url, None, exc.message))
+        return outcome
+
+    def show_sql(self, report: Report) -> bool:
+        return report.meta.show_sql if report.meta.show_sql is not None else self.config.show_sql
+
+    def children(self, page: Page) -> list[Page]:
+        """The pages directly under this page's folder (for section index pages)."""
+        if not page.url.endswith("/") or (page.report and not page.report.is_index):
+            return []
+        return [p for p in self.pages_by_url.values() if p.section == page.url and p.url != page.url]
+
+    @staticmethod
+    def data_url(page: Page, query: str) -> str:
+        return f"/_data/{page.data_key}/{query}.csv"
+
+    def render_page(self, page: Page, body_html: str, toc: list[dict[str, Any]], url: Callable[[str], str]) -> str:
+        template = self.theme_env.get_template("listing.html" if page.report is None else "page.html")
+        listing = [self.pages_by_url[u] for u in page.listing]
+        return template.render(page=page, content=Markup(body_html), toc=toc, url=url, listing=listing,
+                               breadcrumbs=breadcrumbs(page, self.pages_by_url), generated=self.now)
+
+    def page_results(self, report: Report, params: dict[str, Any]
+                     ) -> tuple[dict[str, QueryResult], list[CheckResult], list[Problem], bool]:
+        """The page's query results and page-level check results, from the cache or from DuckDB."""
+        names = {q.name for q in report.queries}
+        page_checks = [c for c in report.checks if c.target in names]
+        clock = self.now.isoformat(timespec="minutes") if any(c.kind == "freshness" for c in page_checks) else ""
+        key = ResultCache.key("page", self.fingerprint, [(q.name, q.sql) for q in report.queries],
+                              [c.text for c in page_checks], sorted(params.items(), key=lambda kv: kv[0]), clock)
+        cached = self.cache.get(key)
+        if cached is not None:
+            results, check_values = cached
+            checks = [CheckResult(c, passed, detail) for c, (passed, detail) in zip(page_checks, check_values)]
+            return results, checks, [], True
+        results, checks, problems = self.run_page_queries(report, params, page_checks)
+        if not problems:
+            self.cache.put(key, (results, [(c.passed, c.detail) for c in checks]))
+        return results, checks, problems, False
+
+    def run_page_queries(self, report: Report, params: dict[str, Any], page_checks: list[Check]
+                         ) -> tuple[dict[str, QueryResult], list[CheckResult], list[Problem]]:
+        ordered, deps, problems = order_queries(report.queries, report.rel)
+        needed_as_table = {d for ds in deps.values() for d in ds} | {c.target for c in page_checks}
+        cursor = self.cursor()
+        results: dict[str, QueryResult] = {}
+        failed: set[str] = set()
+        checks: list[CheckResult] = []
+        try:
+            for query in ordered:
+                if deps[query.name] & failed:
+                    failed.add(query.name)
+                    continue
+                try:
+                    results[query.name] = run_query(cursor, query, params, report.rel,
+                                                    materialize=query.name in needed_as_table)
+                    self.count_query()
+                except SiteError as exc:
+                    failed.add(query.name)
+                    problems.append(exc.problem)
+            for check in page_checks:
+                if check.target in failed:
+                    continue
+                try:
+                    checks.append(evaluate(check, cursor, quote_ident(check.target), self.now))
+                except SiteError as exc:
+                    problems.append(exc.problem)
+        finally:
+            for name in needed_as_table & set(results):
+                cursor.execute(f"drop table if exists temp.{quote_ident(name)}")
+        return results, checks, problems
+
+    # -- files besides pages --------------------------------------------------------------------
+
+    def write_data(self, page: Page, results: dict[str, QueryResult], used: set[str]) -> None:
+        """The CSV behind each query the page shows, for the download links."""
+        for name in sorted(used):
+            result = results[name]
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            writer.writerow(result.columns)
+            writer.writerows(result.rows)
+            self.writer.write(f"_data/{page.data_key}/{name}.csv", buffer.getvalue())
+
+    def write_assets(self) -> None:
+        for asset in self.theme.assets:
+            self.writer.write(f"_assets/{asset.hashed}", asset.path.read_bytes())
+
+
+def raise_problems(problems: list[Problem]) -> None:
+    if problems:
+        raise BuildFailed(problems)
+
+
+def build_site(project: Path | str, output: Path | str | None = None, log: Log = _quiet,
+               use_cache: bool = True, write: bool = True) -> BuildResult:
+    """Build the site into a staging folder and publish it; `write=False` is `gtmsite check`."""
+    config = load_config(project)
+    target = Path(output).resolve() if output else config.output_dir
+    staging = staging_folder(target) if write else None
+    builder = Builder(config, Writer(staging), log, use_cache)
+    try:
+        result = builder.run()
+        if result.problems:
+            raise BuildFailed(result.problems)
+        if staging is not None:
+            publish(staging, target)
+            staging = None
+        return result
+    finally:
+        builder.db.close()
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)

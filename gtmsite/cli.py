@@ -1,0 +1,155 @@
+"""The command line: a thin Typer layer over the library. Errors become output and exit codes here."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+
+from . import __version__
+from .build import BuildResult, build_site
+from .errors import BuildFailed, Problem, SiteError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="gtmsite: go-to-market reports as code. Markdown + SQL in, a versioned static site out.")
+
+SCAFFOLD = Path(__file__).parent / "scaffold"
+
+ProjectOption = typer.Option(Path("."), "--project", "-p", help="The site project folder (holds site.toml).")
+QuietOption = typer.Option(False, "--quiet", "-q", help="Print only errors and the summary.")
+DebugOption = typer.Option(False, "--debug", help="Show Python tracebacks for unexpected errors.")
+
+
+def _is_quiet(quiet: bool) -> bool:
+    return quiet or os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _logger(quiet: bool) -> Callable[[str], None]:
+    if _is_quiet(quiet):
+        return lambda message: None
+    return lambda message: typer.echo(message, err=True)
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for problem in problems:
+        typer.secho(str(problem), err=True, fg=typer.colors.RED)
+
+
+def _run(action: Callable[[], None], debug: bool) -> None:
+    """Run a command; turn the library's errors into messages and exit codes (0, 1, 2)."""
+    try:
+        action()
+    except BuildFailed as exc:
+        _print_problems(exc.problems)
+        noun = "error" if len(exc.problems) == 1 else "errors"
+        typer.secho(f"{len(exc.problems)} {noun}; nothing was published.", err=True, fg=typer.colors.RED, bold=True)
+        raise typer.Exit(exc.exit_code) from None
+    except SiteError as exc:
+        typer.secho(str(exc), err=True, fg=typer.colors.RED)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        typer.secho("interrupted; nothing was published.", err=True, fg=typer.colors.RED)
+        raise typer.Exit(130) from None
+    except Exception as exc:  # noqa: BLE001 - the one place unexpected errors are reported
+        if debug:
+            raise
+        typer.secho(f"internal error: {type(exc).__name__}: {exc}\n(run again with --debug for the traceback, "
+                    "and please report it)", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from None
+
+
+def _summary(result: BuildResult, verb: str) -> str:
+    counts = result.check_counts()
+    checks = f"checks: {counts['passed']} passed, {counts['warned']} warned, {counts['failed']} failed"
+    return (f"{verb} {len(result.pages)} pages in {result.seconds:.2f} s "
+            f"({result.queries_run} queries run, {result.cache_hits} cached; {checks})")
+
+
+def _report_result(result: BuildResult, quiet: bool) -> None:
+    for warning in result.warnings:
+        typer.secho(str(warning), err=True, fg=typer.colors.YELLOW)
+    if not _is_quiet(quiet):
+        for note in result.notes:
+            typer.secho(f"note: {note}", err=True, fg=typer.colors.YELLOW)
+
+
+@app.command()
+def build(project: Path = ProjectOption,
+          output: Path | None = typer.Option(None, "--output", "-o", help="Publish here instead of [build] output."),
+          label: str = typer.Option("", "--label", help="A label for this version."),
+          no_cache: bool = typer.Option(False, "--no-cache", help="Run every query again, ignoring cached results."),
+          quiet: bool = QuietOption, debug: bool = DebugOption) -> None:
+    """Run every query and check, render the site and publish it."""
+    def action() -> None:
+        result = build_site(project, output, log=_logger(quiet), use_cache=not no_cache)
+        _report_result(result, quiet)
+        target = output or result.config.output_dir
+        typer.echo(_summary(result, "built") + f" -> {target}")
+    _run(action, debug)
+
+
+@app.command()
+def check(project: Path = ProjectOption, quiet: bool = QuietOption, debug: bool = DebugOption,
+          no_cache: bool = typer.Option(False, "--no-cache", help="Run every query again.")) -> None:
+    """Run sources, queries, checks and templates like a build; write nothing."""
+    def action() -> None:
+        result = build_site(project, log=_logger(quiet), use_cache=not no_cache, write=False)
+        _report_result(result, quiet)
+        typer.echo(_summary(result, "checked"))
+    _run(action, debug)
+
+
+@app.command()
+def query(sql: str = typer.Argument(..., help="The SQL to run against the sources and models."),
+          project: Path = ProjectOption,
+          limit: int = typer.Option(50, "--limit", help="Rows to print (0 = all)."),
+          csv_output: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
+          debug: bool = DebugOption) -> None:
+    """Run ad-hoc SQL against the sources and print the result."""
+    from .adhoc import run_adhoc
+
+    _run(lambda: typer.echo(run_adhoc(project, sql, limit, csv_output)), debug)
+
+
+@app.command()
+def init(directory: Path = typer.Argument(Path("."), help="Where to create the project."),
+         force: bool = typer.Option(False, "--force", help="Write into a folder that is not empty.")) -> None:
+    """Create a small working site project."""
+    directory = directory.resolve()
+    if directory.exists() and any(directory.iterdir()) and not force:
+        typer.secho(f"{directory}: the folder is not empty; choose another or pass --force "
+                    "(existing files with the same names are overwritten)", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
+    for path in sorted(SCAFFOLD.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            target = directory / path.relative_to(SCAFFOLD)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+    typer.echo(f"created a gtmsite project in {directory}\n"
+               f"next: gtmsite build --project {directory}   (or: cd {directory} && gtmsite build)")
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"gtmsite {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                      help="Show the version and exit.")) -> None:
+    """gtmsite: go-to-market reports as code."""
+
+
+def run() -> None:
+    started = time.perf_counter()
+    try:
+        app()
+    finally:
+        if os.environ.get("GTMSITE_TIMING"):
+            print(f"[{time.perf_counter() - started:.2f} s]", file=sys.stderr)

@@ -1,0 +1,257 @@
+"""Components: the Jinja functions a report calls (`table()`, `value()`, `big_value()`, ...).
+
+A component is a function `fn(ctx, *args, **kwargs) -> html` registered with `@component`. It
+raises SiteError for a user mistake; the caller turns that into a located problem and keeps
+rendering, so one page reports all its mistakes at once. Everything from query results is
+escaped here: components are the only place where data becomes HTML.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from .errors import SiteError
+from .formats import column_format, column_label, format_value, is_numeric_type
+from .queries import QueryResult
+
+EMBED_ROW_LIMIT = 5000
+
+COMPONENTS: dict[str, Callable[..., str]] = {}
+
+
+def component(name: str) -> Callable[[Callable[..., str]], Callable[..., str]]:
+    def register(fn: Callable[..., str]) -> Callable[..., str]:
+        COMPONENTS[name] = fn
+        return fn
+    return register
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """A single number shown on a page (big_value, value): versions compare these."""
+
+    component: str
+    query: str
+    column: str
+    value: Any
+    fmt: str | None
+
+
+@dataclass
+class RenderState:
+    """What components collect while one page renders (the page's own scratch, never shared)."""
+
+    kpis: list[Kpi] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # build-output notes, e.g. capped results
+    used_queries: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class ComponentContext:
+    """What a component may read: the page's results, site settings and helpers."""
+
+    results: dict[str, QueryResult]
+    show_sql: bool
+    url: Callable[[str], str]
+    data_url: Callable[[str], str]  # query name -> URL of its CSV download
+    state: RenderState
+
+    def result(self, q: Any, component_name: str) -> QueryResult:
+        if isinstance(q, QueryResult):
+            self.state.used_queries.add(q.name)
+            return q
+        if isinstance(q, str) and q in self.results:
+            self.state.used_queries.add(q)
+            return self.results[q]
+        known = ", ".join(self.results) or "none"
+        raise SiteError(f"expected a query result as first argument, got {q!r} (queries on this page: {known})")
+
+
+def check_column(result: QueryResult, column: str) -> int:
+    if not isinstance(column, str):
+        raise SiteError(f"expected a column name, got {column!r}")
+    if column not in result.columns:
+        raise SiteError(result.missing_column_message(column))
+    return result.columns.index(column)
+
+
+def bind_arguments(fn: Callable[..., str], name: str, args: tuple, kwargs: dict) -> inspect.BoundArguments:
+    """Check a call's arguments against the component's signature, with a message a user can act on."""
+    signature = inspect.signature(fn)
+    try:
+        return signature.bind(None, *args, **kwargs)
+    except TypeError as exc:
+        params = [p for p in signature.parameters if p != "ctx"]
+        raise SiteError(f"{exc} (arguments: {', '.join(params)})".replace(f"{fn.__name__}()", name)) from None
+
+
+def sql_toggle(ctx: ComponentContext, result: QueryResult) -> str:
+    if not ctx.show_sql or not result.sql:
+        return ""
+    return (f'<details class="gtm-sql"><summary>SQL</summary>'
+            f'<pre><code class="language-sql">{escape(result.sql)}</code></pre></details>')
+
+
+def cell(value: Any, fmt: str | None) -> Markup:
+    return escape(format_value(value, fmt))
+
+
+@component("value")
+def value(ctx: ComponentContext, q: Any, column: str, row: int = 0, fmt: str | None = None) -> str:
+    result = ctx.result(q, "value")
+    index = check_column(result, column)
+    if not isinstance(row, int) or (result.rows and not -len(result.rows) <= row < len(result.rows)):
+        raise SiteError(f"row {row} is out of range: query '{result.name}' has {len(result.rows)} rows")
+    raw = result.rows[row][index] if result.rows else None
+    fmt = column_format(column, fmt)
+    ctx.state.kpis.append(Kpi("value", result.name, column, raw, fmt))
+    return f'<span class="gtm-value">{cell(raw, fmt)}</span>'
+
+
+@component("delta")
+def delta(ctx: ComponentContext, q: Any, column: str, fmt: str = "pct1", row: int = 0) -> str:
+    result = ctx.result(q, "delta")
+    index = check_column(result, column)
+    raw = result.rows[row][index] if len(result.rows) > row else None
+    return delta_html(raw, fmt)
+
+
+def delta_html(raw: Any, fmt: str | None, suffix: str = "") -> str:
+    if raw is None:
+        return f'<span class="gtm-delta neutral">{format_value(None)}</span>'
+    number = float(raw)
+    direction = "up" if number > 0 else "down" if number < 0 else "neutral"
+    arrow = {"up": "\u25b2", "down": "\u25bc", "neutral": "\u25b6"}[direction]
+    sign = "+" if number > 0 else ""
+    text = format_value(raw, fmt)
+    if sign and not text.startswith(("-", "+")):
+        text = sign + text
+    return (f'<span class="gtm-delta {direction}"><span aria-hidden="true">{arrow}</span> '
+            f'{escape(text)}{escape(suffix)}</span>')
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+_AGGREGATES: dict[str, Callable[[list], Any]] = {
+    "sum": lambda xs: sum(x for x in xs if x is not None) if any(x is not None for x in xs) else None,
+    "avg": lambda xs: _mean([float(x) for x in xs if x is not None]),
+    "min": lambda xs: min((x for x in xs if x is not None), default=None),
+    "max": lambda xs: max((x for x in xs if x is not None), default=None),
+    "count": lambda xs: sum(x is not None for x in xs),
+    "first": lambda xs: xs[0] if xs else None,
+    "last": lambda xs: xs[-1] if xs else None,
+}
+
+
+@component("big_value")
+def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None, title: str | None = None,
+              fmt: str | None = None, comparison: str | None = None, comparison_fmt: str = "pct1",
+              comparison_title: str | None = None, sparkline: str | None = None) -> str:
+    result = ctx.result(q, "big_value")
+    check_column(result, value)
+    if agg is not None and agg not in _AGGREGATES:
+        raise SiteError(f"agg '{agg}' is not one of {', '.join(_AGGREGATES)}")
+    values = result.column(value)
+    raw = _AGGREGATES[agg or "first"](values)
+    fmt = column_format(value, fmt)
+    ctx.state.kpis.append(Kpi("big_value", result.name, value, raw, fmt))
+    parts = [f'<div class="gtm-big-value"><div class="gtm-bv-title">{escape(title or column_label(value))}</div>',
+             f'<div class="gtm-bv-number">{cell(raw, fmt)}</div>']
+    if comparison:
+        check_column(result, comparison)
+        previous = _AGGREGATES[agg or "first"](result.column(comparison))
+        change = None
+        if previous not in (None, 0) and raw is not None:
+            change = (float(raw) - float(previous)) / abs(float(previous))
+        label = comparison_title or f"vs {column_label(comparison).lower()}"
+        parts.append(f'<div class="gtm-bv-comparison">{delta_html(change, comparison_fmt)} '
+                     f'<span class="gtm-bv-label">{escape(label)}</span></div>')
+    if sparkline:
+        check_column(result, sparkline)
+        parts.append(sparkline_svg(result.column(value)))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def sparkline_svg(values: list[Any], width: int = 120, height: int = 28) -> str:
+    points = [float(v) for v in values if v is not None]
+    if len(points) < 2:
+        return ""
+    low, high = min(points), max(points)
+    span = (high - low) or 1.0
+    step = width / (len(points) - 1)
+    coords = " ".join(f"{i * step:.1f},{height - 2 - (p - low) / span * (height - 4):.1f}"
+                      for i, p in enumerate(points))
+    return (f'<svg class="gtm-sparkline" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+            f'role="img" aria-label="trend"><polyline fill="none" stroke="currentColor" stroke-width="1.5" '
+            f'points="{coords}"/></svg>')
+
+
+@component("table")
+def table(ctx: ComponentContext, q: Any, columns: list[str] | None = None, fmt: dict[str, str] | None = None,
+          sort: bool = True, search: bool = True, page_size: int = 25, totals: bool = False,
+          download: bool = True, title: str | None = None, filter: str | None = None) -> str:
+    result = ctx.result(q, "table")
+    if isinstance(columns, str):
+        columns = [columns]
+    shown = list(columns) if columns else list(result.columns)
+    for column in shown:
+        check_column(result, column)
+    fmt = fmt or {}
+    if not isinstance(fmt, dict):
+        raise SiteError("fmt must map column names to formats, e.g. fmt={\"amount\": \"usd0\"}")
+    for column in fmt:
+        check_column(result, column)
+    indexes = [result.columns.index(c) for c in shown]
+    formats = [column_format(c, fmt.get(c)) for c in shown]
+    numeric = [is_numeric_type(result.types[i]) for i in indexes]
+    rows = result.rows
+    if len(rows) > EMBED_ROW_LIMIT:
+        ctx.state.notes.append(f"table: query '{result.name}' returned {len(rows):,} rows; "
+                               f"the page embeds the first {EMBED_ROW_LIMIT:,} (the CSV download has all)")
+        rows = rows[:EMBED_ROW_LIMIT]
+    attrs = [f'data-page-size="{int(page_size)}"', f'data-sort="{str(bool(sort)).lower()}"',
+             f'data-search="{str(bool(search)).lower()}"']
+    if filter:
+        attrs.append(f'data-filter="{escape(filter)}"')
+    out = [f'<div class="gtm-table" {" ".join(attrs)}>']
+    if title:
+        out.append(f'<div class="gtm-table-title">{escape(title)}</div>')
+    out.append('<div class="gtm-table-scroll"><table><thead><tr>')
+    for column, is_num in zip(shown, numeric):
+        out.append(f'<th scope="col"{" class=num" if is_num else ""} data-column="{escape(column)}">'
+                   f'{escape(column_label(column))}</th>')
+    out.append("</tr></thead><tbody>")
+    for row in rows:
+        out.append("<tr>")
+        for i, f, is_num in zip(indexes, formats, numeric):
+            raw = row[i]
+            sort_key = "" if raw is None else escape(str(raw))
+            out.append(f'<td{" class=num" if is_num else ""} data-value="{sort_key}">{cell(raw, f)}</td>')
+        out.append("</tr>")
+    out.append("</tbody>")
+    if totals:
+        out.append('<tfoot><tr>')
+        for n, (i, f, is_num) in enumerate(zip(indexes, formats, numeric)):
+            if is_num:
+                total = _AGGREGATES["sum"]([row[i] for row in result.rows])
+                out.append(f'<td class="num">{cell(total, f)}</td>')
+            else:
+                out.append(f'<td>{"Total" if n == 0 else ""}</td>')
+        out.append("</tr></tfoot>")
+    out.append("</table></div>")
+    if not result.rows:
+        out.append('<p class="gtm-empty">No rows.</p>')
+    if download:
+        out.append(f'<a class="gtm-download" href="{escape(ctx.data_url(result.name))}" download>'
+                   f'Download CSV ({len(result.rows):,} rows)</a>')
+    out.append(sql_toggle(ctx, result))
+    out.append("</div>")
+    return "".join(out)

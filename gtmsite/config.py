@@ -1,0 +1,287 @@
+"""Read site.toml once into a frozen Config; collect every error, each naming the file and key."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import BuildFailed, Problem
+
+CONFIG_FILE = "site.toml"
+
+
+@dataclass(frozen=True)
+class SiteCheck:
+    """A `[[checks]]` entry: a check on a source table or model, for every build."""
+
+    table: str
+    check: str
+    warn: bool = False
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class ExternalSource:
+    """A `[sources.NAME]` database, attached read-only into DuckDB as schema NAME."""
+
+    name: str
+    url: str
+    type: str = "duckdb"
+
+
+@dataclass(frozen=True)
+class Config:
+    project: Path
+    title: str = "GTM Analytics"
+    description: str = ""
+    base_url: str = "/"
+    theme: str = "default"
+    show_sql: bool = False
+    output: str = "build"
+    workers: int = 0
+    keep: int = 0
+    label: str = ""
+    checks: tuple[SiteCheck, ...] = ()
+    external_sources: tuple[ExternalSource, ...] = ()
+    cache_dir: str = ".gtmsite-cache"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.project / "reports"
+
+    @property
+    def sources_dir(self) -> Path:
+        return self.project / "sources"
+
+    @property
+    def themes_dir(self) -> Path:
+        return self.project / "themes"
+
+    @property
+    def output_dir(self) -> Path:
+        return (self.project / self.output).resolve()
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or (os.cpu_count() or 1)
+
+
+# key -> (expected type(s), description used in messages)
+_SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
+    "site": {
+        "title": (str, "a string"),
+        "description": (str, "a string"),
+        "base_url": (str, "a string such as \"/\" or \"/analytics/\""),
+        "theme": (str, "a string (\"default\" or a folder under themes/)"),
+        "show_sql": (bool, "true or false"),
+    },
+    "build": {
+        "output": (str, "a folder path"),
+        "workers": (int, "an integer"),
+        "cache": (str, "a folder path"),
+    },
+    "versions": {
+        "keep": (int, "an integer"),
+        "label": (str, "a string"),
+    },
+}
+_CHECK_KEYS = {"table": (str, "a table name"), "check": (str, "a check such as \"row_count > 0\""),
+               "warn": (bool, "true or false")}
+_SOURCE_KEYS = {"url": (str, "a URL or \"env:VARIABLE\""), "type": (str, "\"duckdb\", \"sqlite\" or \"postgres\"")}
+_SOURCE_TYPES = ("duckdb", "sqlite", "postgres", "mysql")
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _type_ok(value: Any, expected: type | tuple[type, ...]) -> bool:
+    if expected is int and isinstance(value, bool):
+        return False
+    return isinstance(value, expected)
+
+
+def _line_of(text: str, needle: str, start: int = 0) -> int | None:
+    """Best-effort line number of a key in the TOML text (tomllib keeps no positions)."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines[start:], start=start + 1):
+        if needle in line:
+            return number
+    return None
+
+
+def _section_line(text: str, section: str) -> int:
+    return _line_of(text, f"[{section}]") or 0
+
+
+def _key_line(text: str, section: str, key: str) -> int | None:
+    start = _section_line(text, section)
+    for number, line in enumerate(text.splitlines()[start:], start=start + 1):
+        if line.strip().startswith("["):
+            break
+        if line.split("=")[0].strip() == key:
+            return number
+    return None
+
+
+def _check_lines(text: str) -> list[int]:
+    return [n for n, line in enumerate(text.splitlines(), start=1) if line.strip() == "[[checks]]"]
+
+
+def load_config(project: Path | str) -> Config:
+    """Read and validate `project/site.toml` (absent means all defaults). Raises BuildFailed(exit 2)."""
+    project = Path(project).resolve()
+    path = project / CONFIG_FILE
+    if not project.is_dir():
+        raise BuildFailed([Problem(str(project), None, "project folder does not exist")], 2)
+    if not path.exists():
+        if not (project / "reports").is_dir():
+            raise BuildFailed([Problem(str(project), None,
+                                       "not a gtmsite project: no site.toml and no reports/ folder "
+                                       "(run `gtmsite init` to create one)")], 2)
+        return Config(project=project)
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BuildFailed([Problem(CONFIG_FILE, None, f"not valid TOML: {exc}")], 2) from None
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+
+    for section, value in raw.items():
+        if section in _SCHEMA:
+            if not isinstance(value, dict):
+                problems.append(Problem(CONFIG_FILE, _line_of(text, section),
+                                        f"{section}: expected a table [{section}], got {_describe(value)}"))
+                continue
+            for key, item in value.items():
+                line = _key_line(text, section, key)
+                if key not in _SCHEMA[section]:
+                    known = ", ".join(_SCHEMA[section])
+                    problems.append(Problem(CONFIG_FILE, line,
+                                            f"[{section}] {key}: unknown key (known keys: {known})"))
+                    continue
+                expected, what = _SCHEMA[section][key]
+                if not _type_ok(item, expected):
+                    problems.append(Problem(CONFIG_FILE, line,
+                                            f"[{section}] {key}: expected {what}, got {_describe(item)}"))
+                    continue
+                values[f"{section}.{key}"] = item
+        elif section == "checks":
+            values["checks"] = _read_checks(text, value, problems)
+        elif section == "sources":
+            values["sources"] = _read_sources(text, value, problems)
+        else:
+            known = ", ".join([*_SCHEMA, "sources", "checks"])
+            problems.append(Problem(CONFIG_FILE, _line_of(text, section),
+                                    f"{section}: unknown section (known sections: {known})"))
+
+    base_url = values.get("site.base_url", "/")
+    if not base_url.startswith("/") and "://" not in base_url:
+        problems.append(Problem(CONFIG_FILE, _key_line(text, "site", "base_url"),
+                                f"[site] base_url: expected a path starting with \"/\", got \"{base_url}\""))
+    base_url = base_url.rstrip("/") + "/"
+    for key in ("build.workers", "versions.keep"):
+        if values.get(key, 0) < 0:
+            section, name = key.split(".")
+            problems.append(Problem(CONFIG_FILE, _key_line(text, section, name),
+                                    f"[{section}] {name}: expected a number >= 0, got {values[key]}"))
+    theme = values.get("site.theme", "default")
+    if theme != "default" and not (project / "themes" / theme).is_dir():
+        problems.append(Problem(CONFIG_FILE, _key_line(text, "site", "theme"),
+                                f"[site] theme: no folder themes/{theme}/ (use \"default\" or create it)"))
+    if problems:
+        raise BuildFailed(problems, 2)
+    return Config(
+        project=project,
+        title=values.get("site.title", "GTM Analytics"),
+        description=values.get("site.description", ""),
+        base_url=base_url,
+        theme=theme,
+        show_sql=values.get("site.show_sql", False),
+        output=values.get("build.output", "build"),
+        workers=values.get("build.workers", 0),
+        cache_dir=values.get("build.cache", ".gtmsite-cache"),
+        keep=values.get("versions.keep", 0),
+        label=values.get("versions.label", ""),
+        checks=tuple(values.get("checks", ())),
+        external_sources=tuple(values.get("sources", ())),
+    )
+
+
+def _read_checks(text: str, value: Any, problems: list[Problem]) -> list[SiteCheck]:
+    if not isinstance(value, list):
+        problems.append(Problem(CONFIG_FILE, _line_of(text, "checks"),
+                                "checks: expected [[checks]] entries with table and check keys"))
+        return []
+    lines = _check_lines(text)
+    checks = []
+    for index, entry in enumerate(value):
+        line = lines[index] if index < len(lines) else None
+        where = f"[[checks]] #{index + 1}"
+        if not isinstance(entry, dict):
+            problems.append(Problem(CONFIG_FILE, line, f"{where}: expected a table with table and check keys"))
+            continue
+        ok = True
+        for key, item in entry.items():
+            if key not in _CHECK_KEYS:
+                problems.append(Problem(CONFIG_FILE, line,
+                                        f"{where} {key}: unknown key (known keys: table, check, warn)"))
+                ok = False
+            elif not _type_ok(item, _CHECK_KEYS[key][0]):
+                problems.append(Problem(CONFIG_FILE, line,
+                                        f"{where} {key}: expected {_CHECK_KEYS[key][1]}, got {_describe(item)}"))
+                ok = False
+        for key in ("table", "check"):
+            if key not in entry:
+                problems.append(Problem(CONFIG_FILE, line, f"{where}: missing key {key}"))
+                ok = False
+        if ok:
+            checks.append(SiteCheck(entry["table"], entry["check"], entry.get("warn", False), line))
+    return checks
+
+
+def _read_sources(text: str, value: Any, problems: list[Problem]) -> list[ExternalSource]:
+    sources = []
+    if not isinstance(value, dict):
+        problems.append(Problem(CONFIG_FILE, _line_of(text, "sources"), "sources: expected [sources.NAME] tables"))
+        return sources
+    for name, entry in value.items():
+        section = f"sources.{name}"
+        line = _section_line(text, section) or None
+        if not isinstance(entry, dict):
+            problems.append(Problem(CONFIG_FILE, line, f"[{section}]: expected a table with a url key"))
+            continue
+        bad = False
+        for key, item in entry.items():
+            if key not in _SOURCE_KEYS:
+                problems.append(Problem(CONFIG_FILE, _key_line(text, section, key),
+                                        f"[{section}] {key}: unknown key (known keys: url, type)"))
+                bad = True
+            elif not isinstance(item, str):
+                problems.append(Problem(CONFIG_FILE, _key_line(text, section, key),
+                                        f"[{section}] {key}: expected {_SOURCE_KEYS[key][1]}, got {_describe(item)}"))
+                bad = True
+        if "url" not in entry:
+            problems.append(Problem(CONFIG_FILE, line, f"[{section}]: missing key url"))
+            bad = True
+        kind = entry.get("type", "duckdb")
+        if isinstance(kind, str) and kind not in _SOURCE_TYPES:
+            problems.append(Problem(CONFIG_FILE, _key_line(text, section, "type"),
+                                    f"[{section}] type: expected one of {', '.join(_SOURCE_TYPES)}, got \"{kind}\""))
+            bad = True
+        if not bad:
+            sources.append(ExternalSource(name, entry["url"], kind))
+    return sources

@@ -1,0 +1,57 @@
+"""The error hierarchy. Library code raises these; the CLI turns them into output and exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One user-facing error or warning, located at a file and (when known) a line."""
+
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+class SiteError(Exception):
+    """An error in the user's site (bad SQL, failed check, template error): exit code 1."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, path: str = "", line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+
+    @property
+    def problem(self) -> Problem:
+        return Problem(self.path, self.line, self.message)
+
+    def __str__(self) -> str:
+        return str(self.problem) if self.path else self.message
+
+
+class ConfigError(SiteError):
+    """A usage or configuration error (site.toml, command-line arguments): exit code 2."""
+
+    exit_code = 2
+
+
+class BuildFailed(Exception):
+    """Several problems found in one run; raised once, after everything was tried."""
+
+    def __init__(self, problems: list[Problem], exit_code: int = 1):
+        super().__init__(f"{len(problems)} error(s)")
+        self.problems = problems
+        self.exit_code = exit_code
+
+
+def raise_if_any(problems: list[Problem], exit_code: int = 1) -> None:
+    if problems:
+        raise BuildFailed(problems, exit_code)

@@ -1,0 +1,226 @@
+"""Run a page's queries in dependency order and expose results to Jinja as QueryResult objects.
+
+Query results are cached by content: the SQL of every query of the page, the parameter values
+and the fingerprint of the source data. A page whose key is cached never touches DuckDB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .errors import Problem, SiteError
+from .reports import Query
+from .sqltext import expand_refs, explicit_refs, parameter_names, quote_ident, referenced_names
+
+
+class Row:
+    """One result row: `row.col`, `row["col"]` or `row[0]`; an unknown column is a clear error."""
+
+    __slots__ = ("_result", "_values")
+
+    def __init__(self, result: QueryResult, values: tuple):
+        self._result = result
+        self._values = values
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self[name]
+
+    def __getitem__(self, key: str | int) -> Any:
+        if isinstance(key, int):
+            return self._values[key]
+        index = self._result.index_of(key)
+        return self._values[index] if self._values else None
+
+    def keys(self) -> tuple[str, ...]:
+        return self._result.columns
+
+    def items(self) -> list[tuple[str, Any]]:
+        return list(zip(self._result.columns, self._values))
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.items())
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __repr__(self) -> str:
+        return f"Row({self.as_dict()!r})"
+
+
+@dataclass(frozen=True, eq=False)
+class QueryResult:
+    """What a ```sql NAME fence gives to Jinja and to components."""
+
+    name: str
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+    rows: tuple[tuple, ...]
+    sql: str = ""
+    line: int = 0
+
+    def __iter__(self) -> Iterator[Row]:
+        return (Row(self, values) for values in self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
+
+    @property
+    def first(self) -> Row:
+        """The first row; on an empty result, a row whose every column is null."""
+        return Row(self, self.rows[0] if self.rows else (None,) * len(self.columns))
+
+    def index_of(self, column: str) -> int:
+        try:
+            return self.columns.index(column)
+        except ValueError:
+            raise SiteError(self.missing_column_message(column)) from None
+
+    def missing_column_message(self, column: str) -> str:
+        return f"column '{column}' is not in query '{self.name}' (columns: {', '.join(self.columns)})"
+
+    def column(self, name: str) -> list[Any]:
+        index = self.index_of(name)
+        return [row[index] for row in self.rows]
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+    def __repr__(self) -> str:
+        return f"<query {self.name}: {len(self.rows)} rows>"
+
+
+def order_queries(queries: tuple[Query, ...], rel: str) -> tuple[list[Query], dict[str, set[str]], list[Problem]]:
+    """Queries in dependency order, each query's dependencies, and problems (cycles, missing ${refs})."""
+    names = {q.name for q in queries}
+    deps: dict[str, set[str]] = {}
+    problems: list[Problem] = []
+    for query in queries:
+        deps[query.name] = referenced_names(query.sql, names) - {query.name}
+        for ref in explicit_refs(query.sql) - names:
+            problems.append(Problem(rel, query.line, f"query '{query.name}' uses ${{{ref}}}, which is not a query "
+                                    f"on this page (queries: {', '.join(sorted(names)) or 'none'})"))
+    ordered: list[Query] = []
+    state: dict[str, int] = {}
+    by_name = {q.name: q for q in queries}
+
+    def visit(name: str, trail: list[str]) -> bool:
+        if state.get(name) == 2:
+            return True
+        if state.get(name) == 1:
+            cycle = trail[trail.index(name):] + [name]
+            problems.append(Problem(rel, by_name[name].line,
+                                    f"queries depend on each other in a cycle: {' -> '.join(cycle)}"))
+            return False
+        state[name] = 1
+        ok = all(visit(dep, trail + [name]) for dep in sorted(deps[name]))
+        state[name] = 2
+        if ok:
+            ordered.append(by_name[name])
+        return ok
+
+    for query in queries:
+        visit(query.name, [])
+    return ordered, deps, problems
+
+
+def bound_parameters(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Only the parameters the SQL uses (DuckDB refuses extra ones)."""
+    used = parameter_names(sql)
+    return {k: v for k, v in params.items() if k in used}
+
+
+def run_query(cursor: duckdb.DuckDBPyConnection, query: Query, params: dict[str, Any], rel: str,
+              materialize: bool) -> QueryResult:
+    """Run one query; when another query or a check reads it, keep it as a temp table by its name."""
+    sql = expand_refs(query.sql).strip().rstrip(";")
+    bound = bound_parameters(sql, params)
+    try:
+        if materialize:
+            cursor.execute(f"create or replace temp table {quote_ident(query.name)} as {sql}", bound)
+            relation = cursor.execute(f"select * from {quote_ident(query.name)}")
+        else:
+            relation = cursor.execute(sql, bound)
+        rows = relation.fetchall()
+        description = relation.description or []
+    except duckdb.Error as exc:
+        raise SiteError(f"query '{query.name}': {duckdb_message(exc)}", rel, sql_error_line(exc, query.line)) from None
+    columns = tuple(d[0] for d in description)
+    types = tuple(str(d[1]) for d in description)
+    return QueryResult(query.name, columns, types, tuple(rows), query.sql, query.line)
+
+
+def duckdb_message(exc: Exception) -> str:
+    """DuckDB's message without the echoed SQL (we point at the line ourselves)."""
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    kept = []
+    for line in lines:
+        if line.startswith("LINE "):
+            break
+        kept.append(line.strip())
+    return " ".join(kept) or type(exc).__name__
+
+
+def sql_error_line(exc: Exception, fence_line: int) -> int:
+    """The file line of a SQL error: the fence line plus DuckDB's `LINE n` when it gives one."""
+    for line in str(exc).splitlines():
+        if line.startswith("LINE ") and ":" in line:
+            try:
+                return fence_line + int(line[5:line.index(":")])
+            except ValueError:
+                break
+    return fence_line
+
+
+class ResultCache:
+    """Query results on disk, keyed by content. A missing or unreadable entry is just a miss."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(*parts: Any) -> str:
+        digest = hashlib.sha256()
+        for part in parts:
+            digest.update(repr(part).encode())
+            digest.update(b"\0")
+        return digest.hexdigest()
+
+    def get(self, key: str) -> Any | None:
+        if self.folder is None:
+            return None
+        try:
+            with open(self.folder / key[:2] / key, "rb") as handle:
+                value = pickle.load(handle)
+        except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        if self.folder is None:
+            return
+        path = self.folder / key[:2] / key
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{key}.{os.getpid()}.{id(value)}.tmp")
+            with open(tmp, "wb") as handle:
+                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except OSError:
+            pass

@@ -1,0 +1,212 @@
+"""Render a page: Jinja over the report body, Markdown to HTML, components in, theme around it.
+
+Pure: `render_body` and `render_page` read no files and run no queries; everything they need
+(query results, the theme's templates, navigation) is passed in.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree import ElementTree
+
+import jinja2
+import markdown
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+from markupsafe import Markup, escape
+
+from .components import COMPONENTS, ComponentContext, Kpi, RenderState, bind_arguments
+from .errors import Problem, SiteError
+from .formats import format_value
+from .queries import QueryResult
+from .site import relative_url, slugify
+
+_MD_SPECIAL = {c: f"&#{ord(c)};" for c in "\\`*_[]|~#"}
+_PLACEHOLDER = re.compile(r"(<p>)?gtmX(\d+)Xgtm(</p>)?")
+
+
+def escape_text(value: Any) -> Markup:
+    """Escape a value for Markdown-then-HTML: HTML specials and Markdown syntax both become entities,
+    so `<script>` stays text and `[x](javascript:...)` never becomes a link."""
+    if hasattr(value, "__html__"):
+        return Markup(value.__html__())
+    text = str(escape(format_value(value) if value is None else value))
+    return Markup("".join(_MD_SPECIAL.get(c, c) for c in text))
+
+
+def _finalize(value: Any) -> Any:
+    if value is None:
+        return Markup(format_value(None))
+    return escape_text(value)
+
+
+def make_body_environment() -> jinja2.Environment:
+    env = jinja2.Environment(autoescape=True, finalize=_finalize, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["fmt"] = lambda value, fmt=None: format_value(value, fmt)
+    env.filters["slug"] = slugify
+    env.globals.update(len=len, slug=slugify, min=min, max=max, abs=abs, round=round, sum=sum)
+    return env
+
+
+@dataclass(frozen=True)
+class CompiledReport:
+    template: jinja2.Template | None
+    title: jinja2.Template | None
+    problem: Problem | None = None
+
+
+def compile_report(env: jinja2.Environment, rel: str, body: str, title: str | None) -> CompiledReport:
+    """Compile a report's body once (templated reports render it once per row)."""
+    try:
+        code = env.compile(body, name=rel, filename=rel)
+        template = env.template_class.from_code(env, code, env.make_globals(None), None)
+        title_template = env.from_string(title) if title and "{" in title else None
+    except jinja2.TemplateSyntaxError as exc:
+        return CompiledReport(None, None, Problem(rel, exc.lineno, f"template error: {exc.message}"))
+    return CompiledReport(template, title_template)
+
+
+def render_title(compiled: CompiledReport, title: str, params: dict[str, Any], rel: str) -> str:
+    if compiled.title is None:
+        return title
+    try:
+        return Markup(compiled.title.render(params=params)).unescape()
+    except Exception as exc:  # noqa: BLE001 - any template failure becomes a located problem
+        raise SiteError(f"title: template error: {exc}", rel, 1) from None
+
+
+@dataclass
+class BodyOutput:
+    html: str
+    toc: list[dict[str, Any]]
+    problems: list[Problem]
+    kpis: list[Kpi] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    used_queries: set[str] = field(default_factory=set)
+
+
+def render_body(compiled: CompiledReport, rel: str, results: dict[str, QueryResult], params: dict[str, Any],
+                page_vars: dict[str, Any], show_sql: bool, url: Callable[[str], str],
+                data_url: Callable[[str], str]) -> BodyOutput:
+    """Jinja, then Markdown, then the components' HTML put in place of their placeholders."""
+    if compiled.template is None:
+        return BodyOutput("", [], [compiled.problem] if compiled.problem else [])
+    state = RenderState()
+    ctx = ComponentContext(results, show_sql, url, data_url, state)
+    problems: list[Problem] = []
+    fragments: list[str] = []
+    functions = {name: _bind(name, fn, ctx, compiled.template, rel, problems, fragments)
+                 for name, fn in COMPONENTS.items()}
+    variables = {**page_vars, **functions, **results, "params": params, "url": url}
+    try:
+        text = compiled.template.render(variables)
+    except Exception as exc:  # noqa: BLE001 - any template failure becomes a located problem
+        problems.append(_template_problem(exc, rel, results))
+        return BodyOutput("", [], problems)
+    md = _markdown(url)
+    html = md.convert(text)
+    toc = getattr(md, "toc_tokens", [])
+    html = _PLACEHOLDER.sub(lambda m: _unplace(m, fragments), html)
+    return BodyOutput(html, toc, problems, state.kpis, state.notes, state.used_queries)
+
+
+def _unplace(match: re.Match, fragments: list[str]) -> str:
+    html = fragments[int(match.group(2))]
+    if match.group(1) and match.group(3):
+        return html
+    return (match.group(1) or "") + html + (match.group(3) or "")
+
+
+def _bind(name: str, fn: Callable[..., str], ctx: ComponentContext, template: jinja2.Template, rel: str,
+          problems: list[Problem], fragments: list[str]) -> Callable[..., Markup]:
+    def call(*args: Any, **kwargs: Any) -> Markup:
+        line = _calling_line(template, rel)
+        try:
+            bind_arguments(fn, name, args, kwargs)
+            html = fn(ctx, *args, **kwargs)
+        except SiteError as exc:
+            problems.append(Problem(rel, line, f"{name}: {exc.message}"))
+            html = f'<div class="gtm-error">{escape(name)}: {escape(exc.message)}</div>'
+        fragments.append(html)
+        return Markup(f"gtmX{len(fragments) - 1}Xgtm")
+    call.__name__ = name
+    return call
+
+
+def _calling_line(template: jinja2.Template, rel: str) -> int | None:
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename == rel:
+            return template.get_corresponding_lineno(frame.f_lineno)
+        frame = frame.f_back
+    return None
+
+
+def _template_problem(exc: Exception, rel: str, results: dict[str, QueryResult]) -> Problem:
+    line = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == rel:
+            line = lineno
+    if isinstance(exc, SiteError):
+        return Problem(rel, line, exc.message)
+    if isinstance(exc, jinja2.UndefinedError):
+        known = ", ".join(results) or "none"
+        return Problem(rel, line, f"{exc.message} (queries on this page: {known}; "
+                                  f"check the spelling or add a ```sql NAME fence)")
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return Problem(rel, exc.lineno, f"template error: {exc.message}")
+    return Problem(rel, line, f"template error: {type(exc).__name__}: {exc}")
+
+
+class _LinkRewriter(Treeprocessor):
+    """Root-relative links in Markdown (`/channels/x/`) become relative to the page."""
+
+    def __init__(self, md: markdown.Markdown, holder: dict[str, Callable[[str], str]]):
+        super().__init__(md)
+        self.holder = holder
+
+    def run(self, root: ElementTree.Element) -> None:
+        url = self.holder["url"]
+        for element in root.iter():
+            for attribute in ("href", "src"):
+                value = element.get(attribute)
+                if value and value.startswith("/") and not value.startswith("//"):
+                    element.set(attribute, url(value))
+
+
+class _LinkExtension(Extension):
+    def __init__(self, holder: dict[str, Callable[[str], str]]):
+        super().__init__()
+        self.holder = holder
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 - Markdown's API name
+        md.treeprocessors.register(_LinkRewriter(md, self.holder), "gtm_links", 1)
+
+
+_local = threading.local()
+
+
+def _markdown(url: Callable[[str], str]) -> markdown.Markdown:
+    """A Markdown converter per thread (they are not thread-safe), reset for each page."""
+    md = getattr(_local, "md", None)
+    if md is None:
+        holder: dict[str, Callable[[str], str]] = {}
+        md = markdown.Markdown(extensions=["tables", "fenced_code", "footnotes", "admonition", "attr_list",
+                                           "sane_lists", "def_list", "toc", _LinkExtension(holder)],
+                               extension_configs={"toc": {"permalink": False, "toc_depth": "2-3"}})
+        md.gtm_holder = holder
+        _local.md = md
+    md.reset()
+    md.gtm_holder["url"] = url
+    return md
+
+
+def page_url_function(page_url: str) -> Callable[[str], str]:
+    return lambda target: relative_url(target, page_url)

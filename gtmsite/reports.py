@@ -1,0 +1,210 @@
+"""Parse a report (Markdown + YAML front matter + named SQL fences + checks) into a Report.
+
+`parse_report(text, rel_path)` is pure. The Jinja body keeps the file's line numbering (front
+matter, query and checks fences are blanked, not removed) so that template errors point at the
+right line of the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .checks import Check, parse_check
+from .errors import Problem, SiteError
+from .sqltext import IDENTIFIER
+
+_FENCE_OPEN = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*?)\s*$")
+_PARAM_FILE = re.compile(r"^\[([A-Za-z_][A-Za-z0-9_]*)\]$")
+
+FRONT_MATTER_KEYS = {"title", "description", "order", "hidden", "pages", "show_sql"}
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    sql: str
+    line: int  # line of the opening fence
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    title: str | None = None
+    description: str = ""
+    order: float | None = None
+    hidden: bool = False
+    pages: str | None = None
+    show_sql: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    pages_line: int = 1  # line of `pages:`, for errors in that query
+
+
+@dataclass(frozen=True)
+class Report:
+    rel: str  # e.g. "reports/channels/[channel].md"
+    route: tuple[str, ...]  # path parts under reports/, without ".md": ("channels", "[channel]")
+    meta: FrontMatter
+    queries: tuple[Query, ...]
+    checks: tuple[Check, ...]
+    body: str  # Jinja + Markdown source, line-aligned with the file
+    source_hash: str = ""
+
+    @property
+    def param(self) -> str | None:
+        """`channel` for `[channel].md`: the column that names each templated page."""
+        match = _PARAM_FILE.match(self.route[-1])
+        return match.group(1) if match else None
+
+    @property
+    def is_index(self) -> bool:
+        return self.route[-1] == "index"
+
+    def query(self, name: str) -> Query | None:
+        return next((q for q in self.queries if q.name == name), None)
+
+
+def parse_report(text: str, rel: str) -> Report:
+    """Parse one report. Raises SiteError for the first structural problem (with its line)."""
+    problems: list[Problem] = []
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    meta, body_start = _parse_front_matter(lines, rel)
+    out = [""] * body_start
+    queries: list[Query] = []
+    checks: list[Check] = []
+    i = body_start
+    while i < len(lines):
+        match = _FENCE_OPEN.match(lines[i])
+        if not match:
+            out.append(lines[i])
+            i += 1
+            continue
+        fence = match.group("fence")
+        info = match.group("info").split()
+        end = _fence_end(lines, i + 1, fence)
+        content = lines[i + 1:end]
+        opening = i + 1
+        if info[:1] == ["sql"] and len(info) >= 2:
+            name = info[1]
+            if not IDENTIFIER.match(name):
+                problems.append(Problem(rel, opening, f"query name '{name}' is not an identifier "
+                                        "(use letters, digits and _, not starting with a digit)"))
+            elif any(q.name == name for q in queries):
+                first = next(q for q in queries if q.name == name)
+                problems.append(Problem(rel, opening, f"query '{name}' is defined twice "
+                                        f"(first on line {first.line}); rename one of them"))
+            else:
+                queries.append(Query(name, "\n".join(content), opening))
+            out.extend([""] * (end + 1 - i))
+        elif info[:1] == ["checks"]:
+            for offset, check_line in enumerate(content):
+                if check_line.strip() and not check_line.strip().startswith("#"):
+                    try:
+                        checks.append(parse_check(check_line, rel, opening + 1 + offset))
+                    except SiteError as exc:
+                        problems.append(exc.problem)
+            out.extend([""] * (end + 1 - i))
+        else:
+            block = lines[i:end + 1]
+            block[0] = "{% raw %}" + block[0]
+            block[-1] = block[-1] + "{% endraw %}"
+            out.extend(block)
+        i = end + 1
+    if problems:
+        raise SiteError(problems[0].message, rel, problems[0].line) if len(problems) == 1 else ReportErrors(problems)
+    route = tuple(Path(rel).with_suffix("").parts[1:])
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return Report(rel, route, meta, tuple(queries), tuple(checks), "\n".join(out), digest)
+
+
+class ReportErrors(SiteError):
+    """Several structural problems in one report."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(problems[0].message, problems[0].path, problems[0].line)
+        self.problems = problems
+
+
+def report_problems(exc: SiteError) -> list[Problem]:
+    return list(getattr(exc, "problems", [exc.problem]))
+
+
+def _fence_end(lines: list[str], start: int, fence: str) -> int:
+    """Index of the closing fence line (or the last line when the fence is never closed)."""
+    closing = re.compile(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*$")
+    for j in range(start, len(lines)):
+        if closing.match(lines[j]):
+            return j
+    return len(lines) - 1 if len(lines) > start else start - 1
+
+
+def _parse_front_matter(lines: list[str], rel: str) -> tuple[FrontMatter, int]:
+    if not lines or lines[0].strip() != "---":
+        return FrontMatter(), 0
+    for end in range(1, len(lines)):
+        if lines[end].strip() in ("---", "..."):
+            break
+    else:
+        raise SiteError("front matter starts with --- but never ends; add a closing --- line", rel, 1)
+    try:
+        data = yaml.safe_load("\n".join(lines[1:end])) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SiteError(f"front matter is not valid YAML: {problem}", rel, line) from None
+    if not isinstance(data, dict):
+        raise SiteError("front matter must be YAML keys and values (title: ...)", rel, 2)
+    return _front_matter(data, lines[1:end], rel), end + 1
+
+
+def _front_matter(data: dict[str, Any], block: list[str], rel: str) -> FrontMatter:
+    def line_of(key: str) -> int:
+        for n, text in enumerate(block, start=2):
+            if text.split(":")[0].strip() == key:
+                return n
+        return 1
+
+    expected = {"title": (str, "a string"), "description": (str, "a string"), "order": ((int, float), "a number"),
+                "hidden": (bool, "true or false"), "pages": (str, "a SQL query"), "show_sql": (bool, "true or false")}
+    for key, (kind, what) in expected.items():
+        value = data.get(key)
+        if value is not None and (not isinstance(value, kind) or (kind is not bool and isinstance(value, bool))):
+            if key == "title" and isinstance(value, (int, float)):
+                data[key] = str(value)
+                continue
+            raise SiteError(f"front matter: {key}: expected {what}, got {value!r}", rel, line_of(key))
+    return FrontMatter(
+        title=data.get("title"),
+        description=data.get("description") or "",
+        order=data.get("order"),
+        hidden=bool(data.get("hidden", False)),
+        pages=data.get("pages"),
+        show_sql=data.get("show_sql"),
+        extra={k: v for k, v in data.items() if k not in FRONT_MATTER_KEYS},
+        pages_line=line_of("pages"),
+    )
+
+
+def read_reports(reports_dir: Path, project: Path) -> tuple[list[Report], list[Problem]]:
+    """Parse every reports/**/*.md, collecting the problems of all files."""
+    reports: list[Report] = []
+    problems: list[Problem] = []
+    for path in sorted(reports_dir.rglob("*.md")):
+        if any(part.startswith((".", "_")) for part in path.relative_to(reports_dir).parts):
+            continue
+        rel = path.relative_to(project).as_posix()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(rel, None, f"cannot read this file: {exc}"))
+            continue
+        try:
+            reports.append(parse_report(text, rel))
+        except SiteError as exc:
+            problems.extend(report_problems(exc))
+    return reports, problems

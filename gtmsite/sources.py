@@ -1,0 +1,270 @@
+"""Files under sources/ become DuckDB tables; sources/**/*.sql are models built in dependency order.
+
+The database is loaded lazily: a build whose every query is answered from the cache never pays
+for reading the source files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from .config import Config
+from .errors import BuildFailed, Problem, SiteError
+from .sqltext import quote_ident, quote_table, referenced_names
+
+DATA_READERS = {
+    ".csv": "read_csv",
+    ".tsv": "read_csv",
+    ".parquet": "read_parquet",
+    ".json": "read_json_auto",
+    ".ndjson": "read_json_auto",
+    ".jsonl": "read_json_auto",
+}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path  # absolute
+    rel: str  # relative to the project, for messages
+    table: str  # qualified name: "accounts" or "crm.accounts"
+    is_model: bool
+
+    @property
+    def schema(self) -> str:
+        return self.table.split(".")[0] if "." in self.table else "main"
+
+    @property
+    def name(self) -> str:
+        return self.table.split(".")[-1]
+
+
+@dataclass(frozen=True)
+class SourceSet:
+    data: tuple[SourceFile, ...]
+    models: tuple[SourceFile, ...]  # in dependency order
+
+    @property
+    def tables(self) -> frozenset[str]:
+        """Every name a query may use: qualified names, and bare names where unique."""
+        names = {f.table for f in (*self.data, *self.models)}
+        names |= {f.name for f in (*self.data, *self.models)}
+        return frozenset(names)
+
+    @property
+    def files(self) -> tuple[SourceFile, ...]:
+        return (*self.data, *self.models)
+
+
+def discover_sources(config: Config) -> SourceSet:
+    """List the source files and order the models; a model cycle is an error naming the files."""
+    root = config.sources_dir
+    data: list[SourceFile] = []
+    models: list[SourceFile] = []
+    if root.is_dir():
+        for path in sorted(root.rglob("*")):
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            rel = path.relative_to(config.project).as_posix()
+            parts = path.relative_to(root).parts
+            suffix = path.suffix.lower()
+            if suffix == ".sql":
+                models.append(SourceFile(path, rel, path.stem, True))
+            elif suffix in DATA_READERS:
+                schema = ".".join(parts[:-1])
+                table = f"{schema}.{path.stem}" if schema else path.stem
+                data.append(SourceFile(path, rel, table, False))
+    return SourceSet(tuple(data), tuple(order_models(models)))
+
+
+def order_models(models: list[SourceFile]) -> list[SourceFile]:
+    by_name = {m.name: m for m in models}
+    deps = {}
+    for model in models:
+        sql = model.path.read_text(encoding="utf-8")
+        deps[model.name] = referenced_names(sql, set(by_name)) - {model.name}
+    ordered: list[SourceFile] = []
+    state: dict[str, int] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = trail[trail.index(name):] + [name]
+            files = " -> ".join(by_name[n].rel for n in cycle)
+            raise BuildFailed([Problem(by_name[name].rel, None,
+                                       f"models depend on each other in a cycle: {files}; "
+                                       "break the cycle so one of them reads only source tables")])
+        state[name] = 1
+        for dep in sorted(deps[name]):
+            visit(dep, trail + [name])
+        state[name] = 2
+        ordered.append(by_name[name])
+
+    for model in models:
+        visit(model.name, [])
+    return ordered
+
+
+def data_fingerprint(sources: SourceSet, config: Config) -> str:
+    """A hash of every source file's content (and the external sources' settings).
+
+    File hashes are remembered by (size, mtime) in the cache folder so an unchanged
+    multi-megabyte CSV is not read again just to learn that it did not change.
+    """
+    memo_path = config.project / config.cache_dir / "file-hashes.json"
+    try:
+        memo = json.loads(memo_path.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    digest = hashlib.sha256()
+    fresh = {}
+    for source in sources.files:
+        stat = source.path.stat()
+        key = f"{stat.st_size}:{stat.st_mtime_ns}"
+        known = memo.get(source.rel)
+        if known and known[0] == key:
+            file_hash = known[1]
+        else:
+            file_hash = _hash_file(source.path)
+        fresh[source.rel] = [key, file_hash]
+        digest.update(f"{source.rel}\0{source.table}\0{file_hash}\n".encode())
+    for ext in config.external_sources:
+        digest.update(f"external\0{ext.name}\0{ext.type}\0{ext.url}\n".encode())
+    if fresh != memo:
+        try:
+            memo_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = memo_path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(fresh))
+            os.replace(tmp, memo_path)
+        except OSError:
+            pass
+    return digest.hexdigest()[:16]
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Database:
+    """One DuckDB database per build, with the sources loaded once (on first use)."""
+
+    def __init__(self, config: Config, sources: SourceSet):
+        self.config = config
+        self.sources = sources
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            if self._connection is None:
+                self._connection = self._load()
+            return self._connection
+
+    @property
+    def loaded(self) -> bool:
+        return self._connection is not None
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own (for one page or one thread) onto the same database."""
+        return self.connection.cursor()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _load(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(":memory:")
+        if self.config.workers:
+            con.execute(f"set threads = {int(self.config.workers)}")
+        problems: list[Problem] = []
+        for ext in self.config.external_sources:
+            try:
+                attach_external(con, ext)
+            except SiteError as exc:
+                problems.append(exc.problem)
+        schemas = {s.schema for s in self.sources.data} - {"main"}
+        for schema in sorted(schemas):
+            con.execute(f"create schema if not exists {quote_ident(schema)}")
+        bare_names = _unique_bare_names(self.sources.data)
+        for source in self.sources.data:
+            try:
+                _load_data_file(con, source)
+            except duckdb.Error as exc:
+                problems.append(Problem(source.rel, None, f"cannot read this file as a table: {_first_line(exc)}"))
+                continue
+            if source.schema != "main" and source.name in bare_names:
+                con.execute(f"create view {quote_ident(source.name)} as select * from {quote_table(source.table)}")
+        failed_models: set[str] = set()
+        for model in self.sources.models:
+            sql = model.path.read_text(encoding="utf-8")
+            if referenced_names(sql, failed_models):
+                failed_models.add(model.name)
+                continue
+            try:
+                con.execute(f"create table {quote_ident(model.name)} as {sql.strip().rstrip(';')}")
+            except duckdb.Error as exc:
+                failed_models.add(model.name)
+                problems.append(Problem(model.rel, _error_line(exc), f"model '{model.name}': {_first_line(exc)}"))
+        if problems:
+            con.close()
+            raise BuildFailed(problems)
+        return con
+
+
+def _unique_bare_names(data: tuple[SourceFile, ...]) -> set[str]:
+    counts: dict[str, int] = {}
+    for source in data:
+        counts[source.name] = counts.get(source.name, 0) + 1
+    return {name for name, n in counts.items() if n == 1}
+
+
+def _load_data_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
+    reader = DATA_READERS[source.path.suffix.lower()]
+    options = ", delim = '\t'" if source.path.suffix.lower() == ".tsv" else ""
+    con.execute(f"create table {quote_table(source.table)} as select * from {reader}($path{options})",
+                {"path": str(source.path)})
+
+
+def attach_external(con: duckdb.DuckDBPyConnection, ext) -> None:
+    url = ext.url
+    if url.startswith("env:"):
+        variable = url[4:]
+        url = os.environ.get(variable, "")
+        if not url:
+            raise SiteError(f"[sources.{ext.name}] url: environment variable {variable} is not set", "site.toml")
+    options = "read_only" if ext.type == "duckdb" else f"type {ext.type}, read_only"
+    try:
+        con.execute(f"attach $url as {quote_ident(ext.name)} ({options})", {"url": url})
+    except duckdb.Error as exc:
+        # The message may contain the URL (and its credentials): say what failed, not the URL.
+        kind = type(exc).__name__
+        raise SiteError(f"[sources.{ext.name}]: cannot attach the {ext.type} database ({kind}); "
+                        "check the url and that the database is reachable", "site.toml") from None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _error_line(exc: Exception) -> int | None:
+    """DuckDB parser errors say `LINE n:`; return n when present."""
+    for line in str(exc).splitlines():
+        if line.startswith("LINE ") and ":" in line:
+            try:
+                return int(line[5:line.index(":")])
+            except ValueError:
+                return None
+    return None

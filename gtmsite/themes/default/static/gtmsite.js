@@ -1,0 +1,118 @@
+// gtmsite: small progressive enhancements. Every page reads fine without this script.
+(function () {
+  "use strict";
+  var root = document.documentElement;
+
+  // Light/dark switch: auto (system) -> dark -> light -> auto.
+  var switcher = document.querySelector(".theme-switch");
+  if (switcher) {
+    switcher.hidden = false;
+    var label = function () { switcher.textContent = { auto: "◐ Auto", dark: "☾ Dark", light: "☀ Light" }[root.dataset.theme || "auto"]; };
+    label();
+    switcher.addEventListener("click", function () {
+      var next = { auto: "dark", dark: "light", light: "auto" }[root.dataset.theme || "auto"];
+      root.dataset.theme = next;
+      try { localStorage.setItem("gtm-theme", next); } catch (e) { /* private mode */ }
+      label();
+      document.dispatchEvent(new CustomEvent("gtm-theme", { detail: next }));
+    });
+  }
+
+  // Phone navigation toggle.
+  var toggle = document.querySelector(".nav-toggle");
+  if (toggle) {
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      var open = document.body.classList.toggle("nav-open");
+      toggle.setAttribute("aria-expanded", String(open));
+    });
+  }
+
+  // Tables: sort by a header click, search, pagination.
+  function cellValue(td) {
+    var raw = td.getAttribute("data-value");
+    if (raw === null) raw = td.textContent;
+    var num = Number(raw);
+    return raw !== "" && !isNaN(num) ? num : raw.toLowerCase();
+  }
+  function compare(a, b) {
+    if (a === b) return 0;
+    if (a === "") return 1;
+    if (b === "") return -1;
+    if (typeof a === typeof b) return a < b ? -1 : 1;
+    return typeof a === "number" ? -1 : 1;
+  }
+  document.querySelectorAll(".gtm-table").forEach(function (box) {
+    var table = box.querySelector("table");
+    var tbody = table && table.tBodies[0];
+    if (!tbody) return;
+    var rows = Array.prototype.slice.call(tbody.rows);
+    var pageSize = parseInt(box.getAttribute("data-page-size"), 10) || 0;
+    var page = 0, query = "";
+    var tools = document.createElement("div");
+    tools.className = "gtm-table-tools";
+    var input = null;
+    if (box.getAttribute("data-search") === "true" && rows.length > 1) {
+      input = document.createElement("input");
+      input.type = "search";
+      input.placeholder = "Search " + rows.length + " rows";
+      input.setAttribute("aria-label", "Search this table");
+      tools.appendChild(input);
+    }
+    var pager = document.createElement("div");
+    pager.className = "gtm-pager";
+    var scroll = box.querySelector(".gtm-table-scroll");
+    if (tools.childNodes.length) box.insertBefore(tools, scroll);
+    scroll.parentNode.insertBefore(pager, scroll.nextSibling);
+
+    function visibleRows() {
+      if (!query) return rows;
+      return rows.filter(function (r) { return r.textContent.toLowerCase().indexOf(query) !== -1; });
+    }
+    function draw() {
+      var shown = visibleRows();
+      var pages = pageSize ? Math.max(1, Math.ceil(shown.length / pageSize)) : 1;
+      if (page >= pages) page = pages - 1;
+      var start = pageSize ? page * pageSize : 0, end = pageSize ? start + pageSize : shown.length;
+      rows.forEach(function (r) { r.hidden = true; });
+      shown.slice(start, end).forEach(function (r) { r.hidden = false; });
+      pager.innerHTML = "";
+      if (pages > 1 || query) {
+        var info = document.createElement("span");
+        info.textContent = shown.length ? (start + 1) + "–" + Math.min(end, shown.length) + " of " + shown.length : "No matching rows";
+        pager.appendChild(info);
+      }
+      if (pages > 1) {
+        [["‹ Prev", -1], ["Next ›", 1]].forEach(function (spec) {
+          var b = document.createElement("button");
+          b.type = "button"; b.textContent = spec[0];
+          b.disabled = spec[1] < 0 ? page === 0 : page >= pages - 1;
+          b.addEventListener("click", function () { page += spec[1]; draw(); });
+          pager.appendChild(b);
+        });
+      }
+    }
+    if (input) input.addEventListener("input", function () { query = input.value.trim().toLowerCase(); page = 0; draw(); });
+    if (box.getAttribute("data-sort") === "true") {
+      var heads = table.tHead ? table.tHead.rows[0].cells : [];
+      Array.prototype.forEach.call(heads, function (th, index) {
+        th.setAttribute("data-sortable", "");
+        th.tabIndex = 0;
+        var sort = function () {
+          var dir = th.getAttribute("aria-sort") === "ascending" ? "descending" : "ascending";
+          Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
+          th.setAttribute("aria-sort", dir);
+          rows.sort(function (a, b) {
+            var c = compare(cellValue(a.cells[index]), cellValue(b.cells[index]));
+            return dir === "ascending" ? c : -c;
+          });
+          rows.forEach(function (r) { tbody.appendChild(r); });
+          page = 0; draw();
+        };
+        th.addEventListener("click", sort);
+        th.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sort(); } });
+      });
+    }
+    draw();
+  });
+})();
