@@ -289,8 +289,9 @@ class Builder:
             report = page.report
             results, checks, problems, cached = self.page_results(report, page.params)
             outcome.checks, outcome.problems, outcome.cached, outcome.results = checks, problems, cached, results
-            if problems:
-                return outcome
+            for query in report.queries:
+                if query.name not in results:
+                    results[query.name] = QueryResult(query.name, (), (), (), query.sql, query.line, failed=True)
             body = render_body(compiled[report.rel], report.rel, results, page.params,
                                {"page": page, "site": self.config, "children": self.children(page)},
                                self.show_sql(report), url, lambda name: url(self.data_url(page, name)))
@@ -380,6 +381,8 @@ class Builder:
         """The CSV behind each query the page shows, for the download links."""
         for name in sorted(used):
             result = results[name]
+            if result.failed:
+                continue
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
             writer.writerow(result.columns)
@@ -406,7 +409,7 @@ def build_site(project: Path | str, output: Path | str | None = None, log: Log =
     try:
         result = builder.run()
         if result.problems:
-            raise BuildFailed(result.problems)
+            raise BuildFailed(result.problems, warnings=result.warnings)
         if staging is not None:
             publish(staging, target)
             staging = None

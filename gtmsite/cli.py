@@ -45,6 +45,8 @@ def _run(action: Callable[[], None], debug: bool) -> None:
     try:
         action()
     except BuildFailed as exc:
+        for warning in exc.warnings:
+            typer.secho(str(warning), err=True, fg=typer.colors.YELLOW)
         _print_problems(exc.problems)
         noun = "error" if len(exc.problems) == 1 else "errors"
         typer.secho(f"{len(exc.problems)} {noun}; nothing was published.", err=True, fg=typer.colors.RED, bold=True)

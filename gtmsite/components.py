@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 
 from .errors import SiteError
 from .formats import column_format, column_label, format_value, is_numeric_type
-from .queries import QueryResult
+from .queries import QueryFailed, QueryResult
 
 EMBED_ROW_LIMIT = 5000
 
@@ -73,6 +73,8 @@ class ComponentContext:
 
 
 def check_column(result: QueryResult, column: str) -> int:
+    if result.failed:
+        raise QueryFailed(result.name)
     if not isinstance(column, str):
         raise SiteError(f"expected a column name, got {column!r}")
     if column not in result.columns:

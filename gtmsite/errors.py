@@ -46,10 +46,11 @@ class ConfigError(SiteError):
 class BuildFailed(Exception):
     """Several problems found in one run; raised once, after everything was tried."""
 
-    def __init__(self, problems: list[Problem], exit_code: int = 1):
+    def __init__(self, problems: list[Problem], exit_code: int = 1, warnings: list[Problem] | None = None):
         super().__init__(f"{len(problems)} error(s)")
         self.problems = problems
         self.exit_code = exit_code
+        self.warnings = warnings or []
 
 
 def raise_if_any(problems: list[Problem], exit_code: int = 1) -> None:

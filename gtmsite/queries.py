@@ -21,6 +21,13 @@ from .reports import Query
 from .sqltext import expand_refs, explicit_refs, parameter_names, quote_ident, referenced_names
 
 
+class QueryFailed(SiteError):
+    """Using the result of a query that failed: the failure itself was reported already."""
+
+    def __init__(self, name: str):
+        super().__init__(f"query '{name}' failed (see its error)")
+
+
 class Row:
     """One result row: `row.col`, `row["col"]` or `row[0]`; an unknown column is a clear error."""
 
@@ -67,6 +74,7 @@ class QueryResult:
     rows: tuple[tuple, ...]
     sql: str = ""
     line: int = 0
+    failed: bool = False  # the query had an error (already reported); components show a placeholder
 
     def __iter__(self) -> Iterator[Row]:
         return (Row(self, values) for values in self.rows)
@@ -83,6 +91,8 @@ class QueryResult:
         return Row(self, self.rows[0] if self.rows else (None,) * len(self.columns))
 
     def index_of(self, column: str) -> int:
+        if self.failed:
+            raise QueryFailed(self.name)
         try:
             return self.columns.index(column)
         except ValueError:

@@ -24,7 +24,7 @@ from markupsafe import Markup, escape
 from .components import COMPONENTS, ComponentContext, Kpi, RenderState, bind_arguments
 from .errors import Problem, SiteError
 from .formats import format_value
-from .queries import QueryResult
+from .queries import QueryFailed, QueryResult
 from .site import relative_url, slugify
 
 _MD_SPECIAL = {c: f"&#{ord(c)};" for c in "\\`*_[]|~#"}
@@ -107,6 +107,8 @@ def render_body(compiled: CompiledReport, rel: str, results: dict[str, QueryResu
     variables = {**page_vars, **functions, **results, "params": params, "url": url}
     try:
         text = compiled.template.render(variables)
+    except QueryFailed:
+        return BodyOutput("", [], problems)
     except Exception as exc:  # noqa: BLE001 - any template failure becomes a located problem
         problems.append(_template_problem(exc, rel, results))
         return BodyOutput("", [], problems)
@@ -131,6 +133,8 @@ def _bind(name: str, fn: Callable[..., str], ctx: ComponentContext, template: ji
         try:
             bind_arguments(fn, name, args, kwargs)
             html = fn(ctx, *args, **kwargs)
+        except QueryFailed as exc:
+            html = f'<div class="gtm-error">{escape(name)}: {escape(exc.message)}</div>'
         except SiteError as exc:
             problems.append(Problem(rel, line, f"{name}: {exc.message}"))
             html = f'<div class="gtm-error">{escape(name)}: {escape(exc.message)}</div>'
