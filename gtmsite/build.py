@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import os
 import shutil
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from .reports import Query, Report, read_reports
 from .site import Page, breadcrumbs, build_nav, plan_pages
 from .sources import Database, SourceSet, data_fingerprint, discover_sources
 from .sqltext import quote_ident, quote_table
+from .svg import SvgRenderer, fill_svgs, vega_bundle
 from .theme import Theme, asset_url_function, load_theme, make_theme_environment
 
 Log = Callable[[str], None]
@@ -75,6 +77,8 @@ class Writer:
 class PageOutcome:
     page: Page
     problems: list[Problem] = field(default_factory=list)
+    pending_html: str = ""  # the page, waiting for its charts' SVGs
+    charts: dict[str, Future] = field(default_factory=dict)
     checks: list[CheckResult] = field(default_factory=list)
     kpis: list[Kpi] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -93,6 +97,8 @@ class BuildResult:
     seconds: float
     queries_run: int
     cache_hits: int
+    charts_rendered: int = 0
+    charts_cached: int = 0
 
     @property
     def problems(self) -> list[Problem]:
@@ -133,6 +139,10 @@ class Builder:
         self.cache = ResultCache(config.project / config.cache_dir / "results" if use_cache else None)
         self.theme: Theme = load_theme(config)
         self.body_env = make_body_environment()
+        self.svg_cache = config.project / config.cache_dir / "svg" if use_cache else None
+        self.svg: SvgRenderer | None = None
+        self._vega_lock = threading.Lock()
+        self._vega_url: str | None = None
         self.queries_run = 0
         self._count_lock = threading.Lock()
         self._local = threading.local()
@@ -166,8 +176,10 @@ class Builder:
         outcomes = self.build_pages(pages, compiled)
         notes = [n for o in outcomes for n in o.notes]
         all_checks = table_checks + [c for o in outcomes for c in o.checks]
+        svg = self.svg
         return BuildResult(self.config, pages, outcomes, all_checks, notes, self.fingerprint,
-                           time.perf_counter() - started, self.queries_run, self.cache.hits)
+                           time.perf_counter() - started, self.queries_run, self.cache.hits,
+                           svg.rendered if svg else 0, svg.cached if svg else 0)
 
     def template_rows(self, reports: list[Report]) -> tuple[dict[str, list[dict[str, Any]]], list[Problem]]:
         """Run each templated report's `pages` query: one dict of parameters per page."""
@@ -273,18 +285,52 @@ class Builder:
         self.theme_env = env
         self.pages_by_url = by_url
         workers = max(1, self.config.worker_count)
-        if workers == 1 or len(pages) < 4:
-            outcomes = [self.build_page(p, compiled) for p in pages]
-        else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                outcomes = list(pool.map(lambda p: self.build_page(p, compiled), pages))
+        self.svg = SvgRenderer(self.svg_cache, workers, parallel=len(pages) >= 20)
+        try:
+            if workers == 1 or len(pages) < 4:
+                outcomes = [self.build_page(p, compiled) for p in pages]
+            else:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    outcomes = list(pool.map(lambda p: self.build_page(p, compiled), pages))
+            for outcome in outcomes:
+                if outcome.charts:
+                    self.write_page_with_charts(outcome)
+        finally:
+            self.svg.close()
         self.write_assets()
         return outcomes
+
+    def write_page_with_charts(self, outcome: PageOutcome) -> None:
+        svgs = {}
+        for key, future in outcome.charts.items():
+            try:
+                svgs[key] = future.result()
+            except Exception as exc:  # noqa: BLE001 - a chart vl-convert cannot draw is the user's spec
+                outcome.problems.append(Problem(outcome.page.rel, None, f"chart could not be drawn: {exc}"))
+                svgs[key] = '<p class="gtm-error">This chart could not be drawn.</p>'
+        self.write_html(outcome, fill_svgs(outcome.pending_html, svgs))
+        outcome.pending_html, outcome.charts = "", {}
+
+    def write_html(self, outcome: PageOutcome, html: str) -> None:
+        try:
+            self.writer.write(outcome.page.output_path, html)
+        except SiteError as exc:
+            outcome.problems.append(Problem(outcome.page.rel or outcome.page.url, None, exc.message))
+
+    def vega_url(self) -> str:
+        """The URL of the Vega bundle; made (or taken from the cache) the first time a page has a chart."""
+        with self._vega_lock:
+            if self._vega_url is None:
+                data = vega_bundle(self.config.project / self.config.cache_dir)
+                name = f"vega.{hashlib.sha256(data).hexdigest()[:10]}.js"
+                self.writer.write(f"_assets/{name}", data)
+                self._vega_url = f"{self.config.base_url}_assets/{name}"
+            return self._vega_url
 
     def build_page(self, page: Page, compiled: dict[str, CompiledReport]) -> PageOutcome:
         outcome = PageOutcome(page)
         url = page_url_function(page.url)
-        body_html, toc = "", []
+        body_html, toc, charts = "", [], {}
         if page.report is not None:
             report = page.report
             results, checks, problems, cached = self.page_results(report, page.params)
@@ -297,13 +343,20 @@ class Builder:
                                self.show_sql(report), url, lambda name: url(self.data_url(page, name)))
             outcome.problems += body.problems
             outcome.kpis, outcome.notes = body.kpis, [f"{report.rel}: {n}" for n in body.notes]
-            body_html, toc = body.html, body.toc
+            body_html, toc, charts = body.html, body.toc, body.charts
             self.write_data(page, results, body.used_queries)
-        html = self.render_page(page, body_html, toc, url)
-        try:
-            self.writer.write(page.output_path, html)
-        except SiteError as exc:
-            outcome.problems.append(Problem(page.rel or page.url, None, exc.message))
+        html = self.render_page(page, body_html, toc, url, bool(charts))
+        if outcome.problems:
+            return outcome
+        if charts:
+            outcome.charts = {key: self.svg.request(key, spec) for key, spec in charts.items()}
+            if all(f.done() for f in outcome.charts.values()):
+                outcome.pending_html = html
+                self.write_page_with_charts(outcome)
+            else:
+                outcome.pending_html = html
+            return outcome
+        self.write_html(outcome, html)
         return outcome
 
     def show_sql(self, report: Report) -> bool:
@@ -319,11 +372,13 @@ class Builder:
     def data_url(page: Page, query: str) -> str:
         return f"/_data/{page.data_key}/{query}.csv"
 
-    def render_page(self, page: Page, body_html: str, toc: list[dict[str, Any]], url: Callable[[str], str]) -> str:
+    def render_page(self, page: Page, body_html: str, toc: list[dict[str, Any]], url: Callable[[str], str],
+                    has_charts: bool) -> str:
         template = self.theme_env.get_template("listing.html" if page.report is None else "page.html")
         listing = [self.pages_by_url[u] for u in page.listing]
         return template.render(page=page, content=Markup(body_html), toc=toc, url=url, listing=listing,
-                               breadcrumbs=breadcrumbs(page, self.pages_by_url), generated=self.now)
+                               breadcrumbs=breadcrumbs(page, self.pages_by_url), generated=self.now,
+                               vega_url=self.vega_url() if has_charts else None)
 
     def page_results(self, report: Report, params: dict[str, Any]
                      ) -> tuple[dict[str, QueryResult], list[CheckResult], list[Problem], bool]:

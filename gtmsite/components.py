@@ -49,6 +49,8 @@ class RenderState:
     kpis: list[Kpi] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # build-output notes, e.g. capped results
     used_queries: set[str] = field(default_factory=set)
+    charts: dict[str, dict] = field(default_factory=dict)  # static spec by content hash, rendered to SVG later
+    inputs: dict[str, str] = field(default_factory=dict)  # dropdown name -> the column it filters on
 
 
 @dataclass(frozen=True)

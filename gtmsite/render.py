@@ -21,6 +21,7 @@ from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup, escape
 
+from . import charts as _charts  # noqa: F401 - registers the chart components
 from .components import COMPONENTS, ComponentContext, Kpi, RenderState, bind_arguments
 from .errors import Problem, SiteError
 from .formats import format_value
@@ -90,6 +91,7 @@ class BodyOutput:
     kpis: list[Kpi] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     used_queries: set[str] = field(default_factory=set)
+    charts: dict[str, dict] = field(default_factory=dict)
 
 
 def render_body(compiled: CompiledReport, rel: str, results: dict[str, QueryResult], params: dict[str, Any],
@@ -116,7 +118,7 @@ def render_body(compiled: CompiledReport, rel: str, results: dict[str, QueryResu
     html = md.convert(text)
     toc = getattr(md, "toc_tokens", [])
     html = _PLACEHOLDER.sub(lambda m: _unplace(m, fragments), html)
-    return BodyOutput(html, toc, problems, state.kpis, state.notes, state.used_queries)
+    return BodyOutput(html, toc, problems, state.kpis, state.notes, state.used_queries, state.charts)
 
 
 def _unplace(match: re.Match, fragments: list[str]) -> str:

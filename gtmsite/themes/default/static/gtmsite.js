@@ -65,9 +65,17 @@
     if (tools.childNodes.length) box.insertBefore(tools, scroll);
     scroll.parentNode.insertBefore(pager, scroll.nextSibling);
 
+    var filterIndex = -1, filterValue = "";
+    box._gtmFilter = function (column, value) {
+      var heads = table.tHead ? Array.prototype.slice.call(table.tHead.rows[0].cells) : [];
+      filterIndex = heads.findIndex(function (th) { return th.getAttribute("data-column") === column; });
+      filterValue = value; page = 0; draw();
+    };
     function visibleRows() {
-      if (!query) return rows;
-      return rows.filter(function (r) { return r.textContent.toLowerCase().indexOf(query) !== -1; });
+      return rows.filter(function (r) {
+        if (filterValue && filterIndex >= 0 && r.cells[filterIndex].getAttribute("data-value") !== filterValue) return false;
+        return !query || r.textContent.toLowerCase().indexOf(query) !== -1;
+      });
     }
     function draw() {
       var shown = visibleRows();
@@ -77,7 +85,7 @@
       rows.forEach(function (r) { r.hidden = true; });
       shown.slice(start, end).forEach(function (r) { r.hidden = false; });
       pager.innerHTML = "";
-      if (pages > 1 || query) {
+      if (pages > 1 || query || filterValue) {
         var info = document.createElement("span");
         info.textContent = shown.length ? (start + 1) + "–" + Math.min(end, shown.length) + " of " + shown.length : "No matching rows";
         pager.appendChild(info);
@@ -114,5 +122,80 @@
       });
     }
     draw();
+  });
+})();
+
+// Charts: the static SVG is in the page; with JavaScript (and the site's own Vega bundle) each chart
+// becomes an interactive Vega view with tooltips. Dropdowns filter charts and tables in place.
+(function () {
+  "use strict";
+  var figures = Array.prototype.slice.call(document.querySelectorAll(".gtm-chart"));
+  var inputs = {};
+  document.querySelectorAll("select[data-input]").forEach(function (select) {
+    inputs[select.getAttribute("data-input")] = select;
+  });
+
+  function dark() {
+    var t = document.documentElement.dataset.theme;
+    return t === "dark" || (t !== "light" && window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches);
+  }
+  function themed(spec) {
+    if (!dark()) return spec;
+    var copy = JSON.parse(JSON.stringify(spec));
+    var c = copy.config = copy.config || {};
+    var soft = "#9aa3b5", line = "#2a3140";
+    c.axis = Object.assign({}, c.axis, { labelColor: soft, titleColor: soft, gridColor: line, domainColor: line, tickColor: line });
+    c.legend = Object.assign({}, c.legend, { labelColor: soft, titleColor: soft });
+    c.text = Object.assign({}, c.text, { color: "#e4e7ee" });
+    (copy.layer || []).forEach(function (layer) {
+      if (layer.mark && layer.mark.type === "text" && layer.mark.color) layer.mark.color = "#e4e7ee";
+    });
+    return copy;
+  }
+  function filtered(spec, figure) {
+    var name = figure.getAttribute("data-filter");
+    var select = name && inputs[name];
+    if (!select || !select.value) return spec;
+    var column = select.getAttribute("data-column");
+    var copy = Object.assign({}, spec);
+    copy.data = { values: spec.data.values.filter(function (row) { return String(row[column]) === select.value; }) };
+    return copy;
+  }
+  function draw(figure) {
+    if (!window.vegaEmbed) return;
+    var spec = figure._gtmSpec;
+    if (!spec) {
+      var node = figure.querySelector("script.gtm-chart-spec");
+      if (!node) return;
+      spec = figure._gtmSpec = JSON.parse(node.textContent);
+    }
+    var view = figure.querySelector(".gtm-chart-view");
+    var target = figure.querySelector(".gtm-chart-live");
+    if (!target) {
+      target = document.createElement("div");
+      target.className = "gtm-chart-live";
+      view.appendChild(target);
+    }
+    if (figure._gtmView) figure._gtmView.finalize();
+    window.vegaEmbed(target, themed(filtered(spec, figure)), { actions: false, renderer: "svg" })
+      .then(function (result) {
+        figure._gtmView = result.view;
+        figure.classList.add("gtm-live");
+      })
+      .catch(function (error) { console.warn("gtmsite: chart stays static:", error); });
+  }
+  figures.forEach(draw);
+  document.addEventListener("gtm-theme", function () { figures.forEach(draw); });
+  if (window.matchMedia) {
+    var query = window.matchMedia("(prefers-color-scheme: dark)");
+    if (query.addEventListener) query.addEventListener("change", function () { figures.forEach(draw); });
+  }
+  Object.keys(inputs).forEach(function (name) {
+    inputs[name].addEventListener("change", function () {
+      figures.forEach(function (f) { if (f.getAttribute("data-filter") === name) draw(f); });
+      document.querySelectorAll('.gtm-table[data-filter="' + name + '"]').forEach(function (box) {
+        if (box._gtmFilter) box._gtmFilter(inputs[name].getAttribute("data-column"), inputs[name].value);
+      });
+    });
   });
 })();

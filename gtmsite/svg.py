@@ -1,0 +1,123 @@
+"""Static SVGs of charts, rendered by vl-convert (no browser), cached by the spec's content hash.
+
+Rendering is the expensive step of a build (tens of milliseconds a chart), so:
+- an SVG is rendered at most once per distinct spec, ever: the cache survives between builds;
+- uncached SVGs render in worker processes (vl-convert serialises calls within one process);
+- small builds render in-process, where starting workers would cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import threading
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def render_svg(spec: dict) -> str:
+    """Vega-Lite spec -> SVG text (runs in a worker process or in-process)."""
+    import vl_convert
+
+    return vl_convert.vegalite_to_svg(spec)
+
+
+def scoped_ids(svg: str, prefix: str) -> str:
+    """Make the SVG's element ids unique on a page that holds several charts."""
+    ids = set(_ID.findall(svg))
+    for name in ids:
+        svg = svg.replace(f'id="{name}"', f'id="{prefix}-{name}"').replace(f"url(#{name})", f"url(#{prefix}-{name})")
+    return svg
+
+
+class SvgRenderer:
+    """Hands out SVGs by key: from memory, from the disk cache, or rendered (in parallel) on demand."""
+
+    def __init__(self, cache_dir: Path | None, workers: int, parallel: bool):
+        self.cache_dir = cache_dir
+        self.workers = max(1, workers)
+        self.parallel = parallel and self.workers > 1
+        self.rendered = 0
+        self.cached = 0
+        self._futures: dict[str, Future] = {}
+        self._lock = threading.Lock()
+        self._executor: Executor | None = None
+
+    def _pool(self) -> Executor:
+        if self._executor is None:
+            if self.parallel:
+                self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            else:
+                self._executor = ThreadPoolExecutor(1)
+        return self._executor
+
+    def _path(self, key: str) -> Path | None:
+        return self.cache_dir / key[:2] / f"{key}.svg" if self.cache_dir else None
+
+    def request(self, key: str, spec: dict) -> Future:
+        """A future SVG for this spec; the same key is never rendered twice."""
+        with self._lock:
+            future = self._futures.get(key)
+            if future is not None:
+                return future
+            path = self._path(key)
+            if path is not None and path.exists():
+                future = Future()
+                future.set_result(path.read_text(encoding="utf-8"))
+                self.cached += 1
+            else:
+                future = self._pool().submit(render_svg, spec)
+                future.add_done_callback(lambda f, key=key: self._store(key, f))
+                self.rendered += 1
+            self._futures[key] = future
+            return future
+
+    def _store(self, key: str, future: Future) -> None:
+        path = self._path(key)
+        if path is None or future.exception() is not None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_text(future.result(), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+
+_PLACEHOLDER = re.compile(r"<!--gtm-svg:([0-9a-f]{64})-->")
+
+
+def chart_keys(html: str) -> list[str]:
+    return _PLACEHOLDER.findall(html)
+
+
+def fill_svgs(html: str, svgs: dict[str, str]) -> str:
+    """Put each chart's SVG in place of its placeholder."""
+    return _PLACEHOLDER.sub(lambda m: scoped_ids(svgs[m.group(1)], "c" + m.group(1)[:8]), html)
+
+
+def vega_bundle(cache_dir: Path | None) -> bytes:
+    """The Vega + Vega-Lite + vega-embed bundle the site serves itself (no request to another host)."""
+    import vl_convert
+
+    version = getattr(vl_convert, "__version__", "0")
+    path = cache_dir / f"vega-bundle-{version}.js" if cache_dir else None
+    if path is not None and path.exists():
+        return path.read_bytes()
+    code = vl_convert.javascript_bundle(snippet="window.vegaEmbed = vegaEmbed; window.vega = vega;")
+    data = code.encode("utf-8")
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    return data
