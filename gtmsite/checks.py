@@ -28,6 +28,7 @@ _UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400
 _COMPARE = re.compile(r"^(row_count|min|max)\s*(>=|<=|==|!=|<>|>|<|=)\s*(.+)$")
 _FRESH = re.compile(r"^freshness\s*(<=|<)\s*(\d+(?:\.\d+)?)\s*([a-z]+)$")
 _ACCEPTED = re.compile(r"^accepted_values\s*\[(.*)\]$")
+_COLUMN_KINDS = ("not_null", "unique", "min", "max", "accepted_values", "freshness")
 _TARGET = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 GRAMMAR_HELP = ("expected `TABLE: row_count > N` or `TABLE.COLUMN: CHECK` where CHECK is not_null, unique, "
@@ -80,6 +81,8 @@ def parse_check(line: str, path: str, lineno: int | None, warn: bool = False) ->
         return Check(target=left, column=None, kind="row_count", op=compare.group(2),
                      threshold=_number(compare.group(3), text, path, lineno), **base)
     if "." not in left:
+        if re.split(r"[\s\[<>=!]", right, maxsplit=1)[0] not in _COLUMN_KINDS:
+            raise SiteError(f"check '{text}': {GRAMMAR_HELP}", path, lineno)
         raise SiteError(f"check '{text}': name a column as {left}.COLUMN for '{right.split()[0]}'", path, lineno)
     target, column = left.rsplit(".", 1)
     if right in ("not_null", "unique"):

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import BuildFailed, Problem
+from .checks import parse_check
+from .errors import BuildFailed, Problem, SiteError
 
 CONFIG_FILE = "site.toml"
 
@@ -126,6 +127,22 @@ def _section_line(text: str, section: str) -> int:
     return _line_of(text, f"[{section}]") or 0
 
 
+def _top_level_line(text: str, name: str) -> int | None:
+    """The line of a top-level name: its `[name]`, `[name.x]` or `[[name]]` header, or `name = ...`
+    before the first header (not a key of the same name inside another section)."""
+    in_header = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            in_header = True
+            header = stripped.strip("[]").split("]")[0].strip()
+            if header == name or header.startswith(f"{name}."):
+                return number
+        elif not in_header and stripped.split("=")[0].strip() == name:
+            return number
+    return None
+
+
 def _key_line(text: str, section: str, key: str) -> int | None:
     start = _section_line(text, section)
     for number, line in enumerate(text.splitlines()[start:], start=start + 1):
@@ -163,7 +180,7 @@ def load_config(project: Path | str) -> Config:
     for section, value in raw.items():
         if section in _SCHEMA:
             if not isinstance(value, dict):
-                problems.append(Problem(CONFIG_FILE, _line_of(text, section),
+                problems.append(Problem(CONFIG_FILE, _top_level_line(text, section),
                                         f"{section}: expected a table [{section}], got {_describe(value)}"))
                 continue
             for key, item in value.items():
@@ -185,7 +202,7 @@ def load_config(project: Path | str) -> Config:
             values["sources"] = _read_sources(text, value, problems)
         else:
             known = ", ".join([*_SCHEMA, "sources", "checks"])
-            problems.append(Problem(CONFIG_FILE, _line_of(text, section),
+            problems.append(Problem(CONFIG_FILE, _top_level_line(text, section),
                                     f"{section}: unknown section (known sections: {known})"))
 
     base_url = values.get("site.base_url", "/")
@@ -223,7 +240,7 @@ def load_config(project: Path | str) -> Config:
 
 def _read_checks(text: str, value: Any, problems: list[Problem]) -> list[SiteCheck]:
     if not isinstance(value, list):
-        problems.append(Problem(CONFIG_FILE, _line_of(text, "checks"),
+        problems.append(Problem(CONFIG_FILE, _top_level_line(text, "checks"),
                                 "checks: expected [[checks]] entries with table and check keys"))
         return []
     lines = _check_lines(text)
@@ -249,6 +266,11 @@ def _read_checks(text: str, value: Any, problems: list[Problem]) -> list[SiteChe
                 problems.append(Problem(CONFIG_FILE, line, f"{where}: missing key {key}"))
                 ok = False
         if ok:
+            try:  # the grammar is checked here so that a bad check is a configuration error (exit 2)
+                parse_check(f"{entry['table']}: {entry['check']}", CONFIG_FILE, line, entry.get("warn", False))
+            except SiteError as exc:
+                problems.append(exc.problem)
+                continue
             checks.append(SiteCheck(entry["table"], entry["check"], entry.get("warn", False), line))
     return checks
 
@@ -256,7 +278,8 @@ def _read_checks(text: str, value: Any, problems: list[Problem]) -> list[SiteChe
 def _read_sources(text: str, value: Any, problems: list[Problem]) -> list[ExternalSource]:
     sources = []
     if not isinstance(value, dict):
-        problems.append(Problem(CONFIG_FILE, _line_of(text, "sources"), "sources: expected [sources.NAME] tables"))
+        problems.append(Problem(CONFIG_FILE, _top_level_line(text, "sources"),
+                                "sources: expected [sources.NAME] tables"))
         return sources
     for name, entry in value.items():
         section = f"sources.{name}"

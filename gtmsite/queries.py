@@ -117,25 +117,29 @@ def order_queries(queries: tuple[Query, ...], rel: str) -> tuple[list[Query], di
     names = {q.name for q in queries}
     deps: dict[str, set[str]] = {}
     problems: list[Problem] = []
+    broken: set[str] = set()  # uses a ${ref} that is not a query: reported here, not run
     for query in queries:
         deps[query.name] = referenced_names(query.sql, names) - {query.name}
         for ref in explicit_refs(query.sql) - names:
+            broken.add(query.name)
             problems.append(Problem(rel, query.line, f"query '{query.name}' uses ${{{ref}}}, which is not a query "
                                     f"on this page (queries: {', '.join(sorted(names)) or 'none'})"))
     ordered: list[Query] = []
     state: dict[str, int] = {}
+    good: dict[str, bool] = {}  # ran through: neither in a cycle nor depending on a broken query
     by_name = {q.name: q for q in queries}
 
     def visit(name: str, trail: list[str]) -> bool:
         if state.get(name) == 2:
-            return True
+            return good[name]
         if state.get(name) == 1:
             cycle = trail[trail.index(name):] + [name]
             problems.append(Problem(rel, by_name[name].line,
                                     f"queries depend on each other in a cycle: {' -> '.join(cycle)}"))
             return False
         state[name] = 1
-        ok = all(visit(dep, trail + [name]) for dep in sorted(deps[name]))
+        ok = all([visit(dep, trail + [name]) for dep in sorted(deps[name])]) and name not in broken
+        good[name] = ok
         state[name] = 2
         if ok:
             ordered.append(by_name[name])

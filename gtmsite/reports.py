@@ -21,6 +21,10 @@ from .sqltext import IDENTIFIER
 
 _FENCE_OPEN = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*?)\s*$")
 _PARAM_FILE = re.compile(r"^\[([A-Za-z_][A-Za-z0-9_]*)\]$")
+# A code fence is shown verbatim inside {% raw %}; an `{% endraw %}` written in the code would end
+# that early, so its `{%` is printed by an expression instead.
+_ENDRAW = re.compile(r"\{%(?=[-+]?\s*endraw\b)")
+_ESCAPED_ENDRAW = '{%+ endraw +%}{{ "{%" }}{% raw %}'
 
 FRONT_MATTER_KEYS = {"title", "description", "order", "hidden", "pages", "show_sql"}
 
@@ -109,9 +113,10 @@ def parse_report(text: str, rel: str) -> Report:
                         problems.append(exc.problem)
             out.extend([""] * (end + 1 - i))
         else:
-            block = lines[i:end + 1]
+            block = [_ENDRAW.sub(_ESCAPED_ENDRAW, line) for line in lines[i:end + 1]]
             block[0] = "{% raw %}" + block[0]
-            block[-1] = block[-1] + "{% endraw %}"
+            # `+%}`: keep the newline after the fence (trim_blocks would join it to the next line).
+            block[-1] = block[-1] + "{% endraw +%}"
             out.extend(block)
         i = end + 1
     if problems:

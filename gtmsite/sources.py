@@ -54,7 +54,7 @@ class SourceSet:
     def tables(self) -> frozenset[str]:
         """Every name a query may use: qualified names, and bare names where unique."""
         names = {f.table for f in (*self.data, *self.models)}
-        names |= {f.name for f in (*self.data, *self.models)}
+        names |= _unique_bare_names(self.data) | {f.name for f in self.models}
         return frozenset(names)
 
     @property
@@ -214,10 +214,11 @@ class Database:
                 failed_models.add(model.name)
                 continue
             try:
-                con.execute(f"create table {quote_ident(model.name)} as {sql.strip().rstrip(';')}")
+                # Leading lines are kept so DuckDB's `LINE n` is the line of the file.
+                con.execute(f"create table {quote_ident(model.name)} as {sql.rstrip().rstrip(';')}")
             except duckdb.Error as exc:
                 failed_models.add(model.name)
-                problems.append(Problem(model.rel, _error_line(exc), f"model '{model.name}': {_first_line(exc)}"))
+                problems.append(Problem(model.rel, _error_line(exc), f"model '{model.name}': {_message(exc)}"))
         if problems:
             con.close()
             raise BuildFailed(problems)
@@ -253,6 +254,17 @@ def attach_external(con: duckdb.DuckDBPyConnection, ext) -> None:
         kind = type(exc).__name__
         raise SiteError(f"[sources.{ext.name}]: cannot attach the {ext.type} database ({kind}); "
                         "check the url and that the database is reachable", "site.toml") from None
+
+
+def _message(exc: Exception) -> str:
+    """DuckDB's message with its hints (`Did you mean "deals"?`), without the echoed SQL."""
+    kept = []
+    for line in str(exc).strip().splitlines():
+        if line.startswith("LINE "):
+            break
+        if line.strip():
+            kept.append(line.strip())
+    return " ".join(kept) or type(exc).__name__
 
 
 def _first_line(exc: Exception) -> str:
