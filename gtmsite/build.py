@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .checks import Check, CheckResult, evaluate, parse_check
 from .components import Kpi
@@ -133,6 +133,7 @@ class Builder:
         self.writer = writer
         self.log = log
         self.now = now_utc()
+        self.use_cache = use_cache
         self.sources: SourceSet = discover_sources(config)
         self.fingerprint = data_fingerprint(self.sources, config)
         self.db = Database(config, self.sources)
@@ -163,7 +164,8 @@ class Builder:
         if not self.config.reports_dir.is_dir():
             problems.append(Problem("reports/", None, "no reports/ folder: write reports/index.md"))
         raise_problems(problems)
-        compiled = {r.rel: compile_report(self.body_env, r.rel, r.body, r.meta.title) for r in reports}
+        code_cache = self.config.project / self.config.cache_dir / "templates" if self.use_cache else None
+        compiled = {r.rel: compile_report(self.body_env, r.rel, r.body, r.meta.title, code_cache) for r in reports}
         template_rows, problems = self.template_rows(reports)
         pages, plan_problems = plan_pages(reports, template_rows, self.config.title)
         problems += plan_problems
@@ -281,7 +283,10 @@ class Builder:
         nav = build_nav(pages)
         by_url = {p.url: p for p in pages}
         asset = asset_url_function(self.theme, self.config.base_url)
-        env = make_theme_environment(self.theme, {"asset": asset, "site": self.config, "nav": nav})
+        env = make_theme_environment(self.theme, {"asset": asset, "site": self.config, "nav": nav,
+                                                  "sidebar": self.sidebar})
+        self.nav = nav
+        self._sidebars: dict[int, str] = {}
         self.theme_env = env
         self.pages_by_url = by_url
         workers = max(1, self.config.worker_count)
@@ -299,6 +304,16 @@ class Builder:
             self.svg.close()
         self.write_assets()
         return outcomes
+
+    def sidebar(self, page: Page) -> Markup:
+        """The navigation for a page: rendered once per folder depth, then the page's own link marked."""
+        depth = page.url.count("/") - 1
+        html = self._sidebars.get(depth)
+        if html is None:
+            tree = self.theme_env.get_template("nav.html").module.tree
+            html = self._sidebars[depth] = str(tree(self.nav, page_url_function("/" + "x/" * depth)))
+        marker = f'data-nav="{escape(page.url)}"'
+        return Markup(html.replace(marker, f'{marker} aria-current="page"'))
 
     def write_page_with_charts(self, outcome: PageOutcome) -> None:
         svgs = {}

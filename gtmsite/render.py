@@ -6,12 +6,17 @@ Pure: `render_body` and `render_page` read no files and run no queries; everythi
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+import os
 import re
 import sys
 import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import CodeType
 from typing import Any
 from xml.etree import ElementTree
 
@@ -63,15 +68,37 @@ class CompiledReport:
     problem: Problem | None = None
 
 
-def compile_report(env: jinja2.Environment, rel: str, body: str, title: str | None) -> CompiledReport:
-    """Compile a report's body once (templated reports render it once per row)."""
+def compile_report(env: jinja2.Environment, rel: str, body: str, title: str | None,
+                   code_cache: Path | None = None) -> CompiledReport:
+    """Compile a report's body once (templated reports render it once per row); the compiled code is
+    kept in `code_cache` by the body's hash, so an unchanged report is not compiled again."""
     try:
-        code = env.compile(body, name=rel, filename=rel)
+        code = _compiled_code(env, rel, body, code_cache)
         template = env.template_class.from_code(env, code, env.make_globals(None), None)
         title_template = env.from_string(title) if title and "{" in title else None
     except jinja2.TemplateSyntaxError as exc:
         return CompiledReport(None, None, Problem(rel, exc.lineno, f"template error: {exc.message}"))
     return CompiledReport(template, title_template)
+
+
+def _compiled_code(env: jinja2.Environment, rel: str, body: str, code_cache: Path | None) -> CodeType:
+    if code_cache is None:
+        return env.compile(body, name=rel, filename=rel)
+    key = hashlib.sha256(f"{jinja2.__version__}\0{sys.version}\0{rel}\0{body}".encode()).hexdigest()
+    path = code_cache / f"{key}.code"
+    try:
+        return marshal.loads(path.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    code = env.compile(body, name=rel, filename=rel)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(marshal.dumps(code))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return code
 
 
 def render_title(compiled: CompiledReport, title: str, params: dict[str, Any], rel: str) -> str:

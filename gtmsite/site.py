@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import Problem
-from .formats import column_label
+from .formats import column_label, format_value
 from .reports import Report
 
 
@@ -118,7 +118,7 @@ def plan_pages(reports: list[Report], template_rows: dict[str, list[dict[str, An
             url = f"{folder}{slug}/"
             taken_urls[url] = report.rel
             urls.append(url)
-            pages.append(Page(url, report.meta.title or str(row.get(report.param)), report, row,
+            pages.append(Page(url, report.meta.title or format_value(row.get(report.param)), report, row,
                               report.meta.order, True, templated=True))
         if folder not in taken_urls:
             taken_urls[folder] = report.rel
@@ -153,17 +153,14 @@ def build_nav(pages: list[Page]) -> tuple[NavItem, ...]:
 
 
 def relative_url(target: str, from_url: str) -> str:
-    """A link from page `from_url` to site-absolute `target`, relative so a version folder can move."""
+    """A link from page `from_url` (a folder URL, "/a/b/") to site-absolute `target`, relative so a
+    version folder can move: "/a/c/" from "/a/b/" is "../../a/c/"."""
     if not target.startswith("/") or target.startswith("//"):
         return target
-    path, _, fragment = target.partition("#")
-    base = from_url if from_url.endswith("/") else posixpath.dirname(from_url) + "/"
-    rel = posixpath.relpath(path or "/", base)
-    if path.endswith("/") and rel != "." and not rel.endswith("/"):
-        rel += "/"
-    if rel == ".":
-        rel = "./"
-    return rel + (f"#{fragment}" if fragment else "")
+    if target.startswith(from_url):
+        return target[len(from_url):] or "./"
+    depth = from_url.count("/") - 1
+    return "../" * depth + target[1:] or "./"
 
 
 def breadcrumbs(page: Page, pages_by_url: dict[str, Page]) -> list[tuple[str, str]]:

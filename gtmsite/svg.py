@@ -27,6 +27,8 @@ def render_svg(spec: dict) -> str:
 
 def scoped_ids(svg: str, prefix: str) -> str:
     """Make the SVG's element ids unique on a page that holds several charts."""
+    if 'id="' not in svg:
+        return svg
     ids = set(_ID.findall(svg))
     for name in ids:
         svg = svg.replace(f'id="{name}"', f'id="{prefix}-{name}"').replace(f"url(#{name})", f"url(#{prefix}-{name})")
