@@ -462,7 +462,8 @@ def heatmap(ctx: ComponentContext, q: Any, x: str, y: str, value: str, title: st
                 "encoding": {**enc, "color": {"field": "value", "type": "quantitative", "title": column_label(value),
                                               "scale": {"scheme": scheme},
                                               "legend": {"format": _axis_format(fmt, "quantitative").get("format")}},
-                             "tooltip": [{"field": "y", "title": column_label(y)}, {"field": "x", "title": column_label(x)},
+                             "tooltip": [{"field": "y", "title": column_label(y)},
+                                         {"field": "x", "title": column_label(x)},
                                          {"field": "label", "title": column_label(value)}]}}
         layer = [rect]
         if labels:
