@@ -9,10 +9,8 @@ folder that `publish` moves into place.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 import os
 import shutil
 import threading
@@ -28,9 +26,8 @@ from markupsafe import Markup, escape
 
 from .checks import Check, CheckResult, evaluate, parse_check
 from .components import Kpi
-from .config import Config, load_config
+from .config import Config
 from .errors import BuildFailed, Problem, SiteError
-from .publish import publish, staging_folder
 from .queries import QueryResult, ResultCache, order_queries, run_query
 from .render import CompiledReport, compile_report, make_body_environment, page_url_function, render_body, render_title
 from .reports import Query, Report, read_reports
@@ -39,6 +36,7 @@ from .sources import Database, SourceSet, data_fingerprint, discover_sources
 from .sqltext import quote_ident, quote_table
 from .svg import SvgRenderer, fill_svgs, vega_bundle
 from .theme import Theme, asset_url_function, load_theme, make_theme_environment
+from .versions import csv_text, result_digest
 
 Log = Callable[[str], None]
 
@@ -67,6 +65,21 @@ class Writer:
         if isinstance(data, str):
             data = data.encode("utf-8")
         path.write_bytes(data)
+
+    def link(self, rel: str, source: Path) -> None:
+        """Place an existing file (e.g. from the cache) at `rel`: a hard link where possible."""
+        with self._lock:
+            if rel in self._written:
+                raise SiteError(f"two pages write the same file {rel}; rename one of them")
+            self._written.add(rel)
+        if self.root is None:
+            return
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, path)
+        except OSError:
+            shutil.copyfile(source, path)
 
     @property
     def files(self) -> set[str]:
@@ -128,12 +141,14 @@ def now_utc() -> dt.datetime:
 class Builder:
     """One build (or check) of a site: holds the database and caches for its duration."""
 
-    def __init__(self, config: Config, writer: Writer, log: Log = _quiet, use_cache: bool = True):
+    def __init__(self, config: Config, writer: Writer, log: Log = _quiet, use_cache: bool = True,
+                 versioned: bool = False):
         self.config = config
         self.writer = writer
         self.log = log
         self.now = now_utc()
         self.use_cache = use_cache
+        self.versioned = versioned
         self.sources: SourceSet = discover_sources(config)
         self.fingerprint = data_fingerprint(self.sources, config)
         self.db = Database(config, self.sources)
@@ -196,7 +211,7 @@ class Builder:
                                         f"matter, e.g. pages: select distinct {report.param} from ..."))
                 continue
             try:
-                result = self.cached_query("pages", sql, report.rel, report.meta.pages_line)
+                result = self.cached_query("pages", sql, report.rel, report.meta.pages_fence_line)
             except SiteError as exc:
                 problems.append(exc.problem)
                 continue
@@ -284,7 +299,7 @@ class Builder:
         by_url = {p.url: p for p in pages}
         asset = asset_url_function(self.theme, self.config.base_url)
         env = make_theme_environment(self.theme, {"asset": asset, "site": self.config, "nav": nav,
-                                                  "sidebar": self.sidebar})
+                                                  "sidebar": self.sidebar, "versioned": self.versioned})
         self.nav = nav
         self._sidebars: dict[int, str] = {}
         self.theme_env = env
@@ -359,7 +374,7 @@ class Builder:
             outcome.problems += body.problems
             outcome.kpis, outcome.notes = body.kpis, [f"{report.rel}: {n}" for n in body.notes]
             body_html, toc, charts = body.html, body.toc, body.charts
-            self.write_data(page, results, body.used_queries)
+            self.write_data(page, results)
         html = self.render_page(page, body_html, toc, url, bool(charts))
         if outcome.problems:
             return outcome
@@ -447,17 +462,58 @@ class Builder:
 
     # -- files besides pages --------------------------------------------------------------------
 
-    def write_data(self, page: Page, results: dict[str, QueryResult], used: set[str]) -> None:
-        """The CSV behind each query the page shows, for the download links."""
-        for name in sorted(used):
-            result = results[name]
+    def write_data(self, page: Page, results: dict[str, QueryResult]) -> None:
+        """The data behind the page: every query's result as CSV (the download links) and Parquet."""
+        for name, result in sorted(results.items()):
             if result.failed:
                 continue
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\n")
-            writer.writerow(result.columns)
-            writer.writerows(result.rows)
-            self.writer.write(f"_data/{page.data_key}/{name}.csv", buffer.getvalue())
+            folder = f"_data/{page.data_key}"
+            self.writer.write(f"{folder}/{name}.csv", csv_text(result.columns, result.rows))
+            parquet = self.parquet_file(result)
+            if parquet is not None:
+                self.writer.link(f"{folder}/{name}.parquet", parquet)
+
+    def parquet_file(self, result: QueryResult) -> Path | None:
+        """The result as a Parquet file in the cache, made once per distinct result (by content)."""
+        digest = result_digest(result.columns, result.types, result.rows)
+        folder = self.config.project / self.config.cache_dir / "parquet"
+        path = folder / f"{digest}.parquet"
+        if path.exists():
+            return path
+        if self.writer.root is None:
+            return None
+        folder.mkdir(parents=True, exist_ok=True)
+        con = getattr(self._local, "scratch", None)
+        if con is None:
+            con = self._local.scratch = duckdb.connect()
+        tmp = folder / f"{digest}.{os.getpid()}.{threading.get_ident()}"
+        try:
+            tmp.with_suffix(".csv").write_text(csv_text(result.columns, result.rows), encoding="utf-8")
+            columns = ", ".join(f"cast(#{i + 1} as {kind}) as {quote_ident(name)}"
+                                for i, (name, kind) in enumerate(zip(result.columns, result.types)))
+            source = "read_csv($csv, header = true, all_varchar = true)"
+            if not result.rows:
+                columns = ", ".join(f"cast(null as {kind}) as {quote_ident(name)}"
+                                    for name, kind in zip(result.columns, result.types))
+                source = "(select 1) where false"
+            params = {"csv": str(tmp.with_suffix(".csv"))} if result.rows else {}
+            con.execute(f"copy (select {columns} from {source}) to '{tmp.with_suffix('.parquet')}' "
+                        "(format parquet)", params)
+            os.replace(tmp.with_suffix(".parquet"), path)
+            return path
+        except (duckdb.Error, OSError):
+            return None
+        finally:
+            tmp.with_suffix(".csv").unlink(missing_ok=True)
+            tmp.with_suffix(".parquet").unlink(missing_ok=True)
+
+    def render_extra(self, url: str, title: str, template: str, **variables: Any) -> None:
+        """A page the site makes itself (what changed, checks), in the theme, at `url`."""
+        page = Page(url, title, None, hidden=True)
+        html = self.theme_env.get_template(template).render(
+            page=page, url=page_url_function(url), toc=[], breadcrumbs=[], generated=self.now, vega_url=None,
+            **variables)
+        self.writer.write(page.output_path, html)
 
     def write_assets(self) -> None:
         for asset in self.theme.assets:
@@ -467,24 +523,3 @@ class Builder:
 def raise_problems(problems: list[Problem]) -> None:
     if problems:
         raise BuildFailed(problems)
-
-
-def build_site(project: Path | str, output: Path | str | None = None, log: Log = _quiet,
-               use_cache: bool = True, write: bool = True) -> BuildResult:
-    """Build the site into a staging folder and publish it; `write=False` is `gtmsite check`."""
-    config = load_config(project)
-    target = Path(output).resolve() if output else config.output_dir
-    staging = staging_folder(target) if write else None
-    builder = Builder(config, Writer(staging), log, use_cache)
-    try:
-        result = builder.run()
-        if result.problems:
-            raise BuildFailed(result.problems, warnings=result.warnings)
-        if staging is not None:
-            publish(staging, target)
-            staging = None
-        return result
-    finally:
-        builder.db.close()
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)

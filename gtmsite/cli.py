@@ -12,8 +12,9 @@ from pathlib import Path
 import typer
 
 from . import __version__
-from .build import BuildResult, build_site
+from .build import BuildResult
 from .errors import BuildFailed, Problem, SiteError
+from .release import build_site, check_site
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="gtmsite: go-to-market reports as code. Markdown + SQL in, a versioned static site out.")
@@ -68,8 +69,10 @@ def _run(action: Callable[[], None], debug: bool) -> None:
 def _summary(result: BuildResult, verb: str) -> str:
     counts = result.check_counts()
     checks = f"checks: {counts['passed']} passed, {counts['warned']} warned, {counts['failed']} failed"
+    charts = f"; charts: {result.charts_rendered} rendered, {result.charts_cached} cached" if (
+        result.charts_rendered or result.charts_cached) else ""
     return (f"{verb} {len(result.pages)} pages in {result.seconds:.2f} s "
-            f"({result.queries_run} queries run, {result.cache_hits} cached; {checks})")
+            f"(queries: {result.queries_run} run, {result.cache_hits} cached{charts}; {checks})")
 
 
 def _report_result(result: BuildResult, quiet: bool) -> None:
@@ -83,15 +86,19 @@ def _report_result(result: BuildResult, quiet: bool) -> None:
 @app.command()
 def build(project: Path = ProjectOption,
           output: Path | None = typer.Option(None, "--output", "-o", help="Publish here instead of [build] output."),
-          label: str = typer.Option("", "--label", help="A label for this version."),
+          label: str = typer.Option("", "--label", help="A label for this version (also its id)."),
+          git_branch: str | None = typer.Option(None, "--git-branch",
+                                                   help="Publish the version as one commit on this git branch."),
           no_cache: bool = typer.Option(False, "--no-cache", help="Run every query again, ignoring cached results."),
           quiet: bool = QuietOption, debug: bool = DebugOption) -> None:
-    """Run every query and check, render the site and publish it."""
+    """Run every query and check, render the site and publish it as a new version."""
     def action() -> None:
-        result = build_site(project, output, log=_logger(quiet), use_cache=not no_cache)
+        release = build_site(project, output, log=_logger(quiet), use_cache=not no_cache, label=label,
+                             git_branch=git_branch)
+        result = release.result
         _report_result(result, quiet)
-        target = output or result.config.output_dir
-        typer.echo(_summary(result, "built") + f" -> {target}")
+        where = f"branch {git_branch}" if git_branch else str(release.output / "v" / release.record.id)
+        typer.echo(_summary(result, "built") + f"\nversion {release.record.id} -> {where}")
     _run(action, debug)
 
 
@@ -100,7 +107,7 @@ def check(project: Path = ProjectOption, quiet: bool = QuietOption, debug: bool 
           no_cache: bool = typer.Option(False, "--no-cache", help="Run every query again.")) -> None:
     """Run sources, queries, checks and templates like a build; write nothing."""
     def action() -> None:
-        result = build_site(project, log=_logger(quiet), use_cache=not no_cache, write=False)
+        result = check_site(project, log=_logger(quiet), use_cache=not no_cache)
         _report_result(result, quiet)
         typer.echo(_summary(result, "checked"))
     _run(action, debug)
@@ -134,6 +141,81 @@ def init(directory: Path = typer.Argument(Path("."), help="Where to create the p
             shutil.copyfile(path, target)
     typer.echo(f"created a gtmsite project in {directory}\n"
                f"next: gtmsite build --project {directory}   (or: cd {directory} && gtmsite build)")
+
+
+versions_app = typer.Typer(help="List, compare and prune the published versions.", no_args_is_help=True)
+app.add_typer(versions_app, name="versions")
+
+
+def _output_dir(project: Path, output: Path | None) -> Path:
+    from .config import load_config
+
+    return output.resolve() if output else load_config(project).output_dir
+
+
+OutputOption = typer.Option(None, "--output", "-o", help="The published site (default: [build] output).")
+
+
+@versions_app.command("list")
+def versions_list(project: Path = ProjectOption, output: Path | None = OutputOption,
+                  debug: bool = DebugOption) -> None:
+    """The published versions, newest first."""
+    from .publish import read_versions
+
+    def action() -> None:
+        versions = read_versions(_output_dir(project, output))
+        if not versions:
+            typer.echo("no versions published yet (run gtmsite build)")
+            return
+        for v in versions:
+            checks = v.get("checks", {})
+            aliases = f" [{', '.join(v['aliases'])}]" if v.get("aliases") else ""
+            commit = (v.get("git_commit") or "-")[:10]
+            typer.echo(f"{v['id']:<16} {v.get('created', ''):<25} {v.get('pages', 0):>6} pages  "
+                       f"checks {checks.get('passed', 0)}/{checks.get('warned', 0)}/{checks.get('failed', 0)}  "
+                       f"data {v.get('data_fingerprint', '')[:10]}  git {commit}{aliases}")
+    _run(action, debug)
+
+
+@versions_app.command("diff")
+def versions_diff(a: str = typer.Argument(..., help="The older version id."),
+                  b: str = typer.Argument("latest", help="The newer version id (default: latest)."),
+                  project: Path = ProjectOption, output: Path | None = OutputOption,
+                  debug: bool = DebugOption) -> None:
+    """What changed between two versions: pages, query results, rows and KPIs."""
+    from .publish import read_versions
+    from .versions import compare, comparison_text, csv_rows, read_manifest
+
+    def action() -> None:
+        root = _output_dir(project, output)
+        ids = [v["id"] for v in read_versions(root)]
+        resolved = []
+        for name in (a, b):
+            vid = ids[0] if name == "latest" and ids else name
+            if vid not in ids:
+                raise SiteError(f"no version '{name}' (versions: {', '.join(ids) or 'none'})")
+            resolved.append(vid)
+
+        def rows(vid: str, url: str, query: str) -> list:
+            return csv_rows(root / "v" / vid / "_data" / (url.strip("/") or "index") / f"{query}.csv")
+
+        comparison = compare(read_manifest(root / "v" / resolved[0]), read_manifest(root / "v" / resolved[1]),
+                             resolved[0], resolved[1], rows)
+        typer.echo(comparison_text(comparison))
+    _run(action, debug)
+
+
+@versions_app.command("prune")
+def versions_prune(keep: int = typer.Option(..., "--keep", min=1, help="How many of the newest versions to keep."),
+                   project: Path = ProjectOption, output: Path | None = OutputOption,
+                   debug: bool = DebugOption) -> None:
+    """Remove all but the newest N versions."""
+    from .publish import prune
+
+    def action() -> None:
+        dropped = prune(_output_dir(project, output), keep)
+        typer.echo(f"removed {len(dropped)} version(s){': ' + ', '.join(v['id'] for v in dropped) if dropped else ''}")
+    _run(action, debug)
 
 
 def _version_callback(value: bool) -> None:

@@ -40,6 +40,7 @@ class Kpi:
     column: str
     value: Any
     fmt: str | None
+    label: str = ""
 
 
 @dataclass
@@ -113,7 +114,7 @@ def value(ctx: ComponentContext, q: Any, column: str, row: int = 0, fmt: str | N
         raise SiteError(f"row {row} is out of range: query '{result.name}' has {len(result.rows)} rows")
     raw = result.rows[row][index] if result.rows else None
     fmt = column_format(column, fmt)
-    ctx.state.kpis.append(Kpi("value", result.name, column, raw, fmt))
+    ctx.state.kpis.append(Kpi("value", result.name, column, raw, fmt, f"{column_label(column)} ({result.name})"))
     return f'<span class="gtm-value">{cell(raw, fmt)}</span>'
 
 
@@ -165,7 +166,7 @@ def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None,
     values = result.column(value)
     raw = _AGGREGATES[agg or "first"](values)
     fmt = column_format(value, fmt)
-    ctx.state.kpis.append(Kpi("big_value", result.name, value, raw, fmt))
+    ctx.state.kpis.append(Kpi("big_value", result.name, value, raw, fmt, title or column_label(value)))
     parts = [f'<div class="gtm-big-value"><div class="gtm-bv-title">{escape(title or column_label(value))}</div>',
              f'<div class="gtm-bv-number">{cell(raw, fmt)}</div>']
     if comparison:

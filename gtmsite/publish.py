@@ -1,25 +1,200 @@
-"""Put a finished build in place. A failed or interrupted build never touches what was published."""
+"""Put a finished build in place, as a new immutable version. Nothing published is ever damaged:
+
+1. the whole version is written to a staging folder beside the output (same file system);
+2. under a lock (so two builds never interleave), its shared assets are added to `_assets/`,
+   the staging folder is renamed to `v/<id>/`, `versions.json` is replaced atomically, and
+   `latest/` is swapped for a hard-linked copy of the new version in one atomic exchange;
+3. SIGINT/SIGTERM wait until that short commit is over; a SIGKILL at any point leaves either the
+   old site or the new version, and the next build tidies what a killed one left behind.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import fcntl
+import json
 import os
 import shutil
+import signal
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
+
+from .versions import MANIFEST, VersionRecord
+
+LOCK_FILE = ".gtmsite.lock"
+VERSIONS_FILE = "versions.json"
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
 
 
 def staging_folder(target: Path) -> Path:
     """A fresh folder beside the output (same file system, so the final move is a rename)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+    target.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=".staging-", dir=target))
 
 
 def publish(staging: Path, target: Path) -> None:
-    """Swap the staged site in: the old output is renamed away, the new one renamed in, the old removed."""
-    old = None
+    """Unversioned: swap a staged site in for `target` (the preview server's scratch folder)."""
     if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        os.rename(target, old / "site")
-    os.rename(staging, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        exchange(staging, target)
+        shutil.rmtree(staging, ignore_errors=True)
+    else:
+        os.rename(staging, target)
+
+
+@contextmanager
+def publish_lock(output: Path) -> Iterator[None]:
+    """Serialise builds publishing into one output folder (a second build waits for the first)."""
+    output.mkdir(parents=True, exist_ok=True)
+    with open(output / LOCK_FILE, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM until the block is over, so a commit is never cut in half by them."""
+    signals = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def exchange(new: Path, old: Path) -> None:
+    """Atomically swap two directories (Linux renameat2); elsewhere, two renames in a row."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.renameat2(_AT_FDCWD, os.fsencode(new), _AT_FDCWD, os.fsencode(old), _RENAME_EXCHANGE) == 0:
+            return
+    except (AttributeError, OSError):
+        pass
+    aside = old.with_name(f".old-{old.name}-{os.getpid()}")
+    os.rename(old, aside)
+    os.rename(new, old)
+    os.rename(aside, new)
+
+
+def read_versions(output: Path) -> list[dict]:
+    try:
+        data = json.loads((output / VERSIONS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return data if isinstance(data, list) else []
+
+
+def write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def tidy(output: Path) -> None:
+    """Remove what a killed build may have left: staging folders, half-made copies, unlisted versions,
+    and a `latest/` that does not match the newest listed version."""
+    for leftover in list(output.glob(".staging-*")) + list(output.glob(".latest-*")) + list(output.glob(".old-*")):
+        shutil.rmtree(leftover, ignore_errors=True)
+    versions = read_versions(output)
+    listed = {v["id"] for v in versions}
+    folder = output / "v"
+    if folder.is_dir():
+        for child in folder.iterdir():
+            if child.name not in listed:
+                shutil.rmtree(child, ignore_errors=True)
+    if versions:
+        newest = versions[0]["id"]
+        if _version_of(output / "latest") != newest and (folder / newest).is_dir():
+            _point_latest(output, newest)
+
+
+def _version_of(folder: Path) -> str | None:
+    try:
+        return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["version"]["id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _point_latest(output: Path, version_id: str) -> None:
+    """Make `latest/` a hard-linked copy of `v/<id>/` (no extra disk), swapped in atomically."""
+    fresh = Path(tempfile.mkdtemp(prefix=".latest-", dir=output)) / "site"
+    shutil.copytree(output / "v" / version_id, fresh, copy_function=_link_or_copy)
+    latest = output / "latest"
+    if latest.exists():
+        exchange(fresh, latest)
+    else:
+        os.rename(fresh, latest)
+    shutil.rmtree(fresh.parent, ignore_errors=True)
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def publish_version(staging: Path, output: Path, record: VersionRecord, keep: int, redirect_html: str,
+                    versions_page: str | None = None) -> list[dict]:
+    """Commit a staged version (call under `publish_lock`). Returns the new versions.json list."""
+    with signals_deferred():
+        assets = staging / "_assets"
+        if assets.is_dir():
+            shared = output / "_assets"
+            shared.mkdir(exist_ok=True)
+            for asset in assets.iterdir():
+                if not (shared / asset.name).exists():
+                    os.replace(asset, shared / asset.name)
+            shutil.rmtree(assets, ignore_errors=True)
+        (output / "v").mkdir(exist_ok=True)
+        os.rename(staging, output / "v" / record.id)
+        versions = [{**v, "aliases": [a for a in v.get("aliases", []) if a != "latest"]}
+                    for v in read_versions(output)]
+        entry = asdict(record)
+        entry["aliases"] = ["latest", *[a for a in record.aliases if a != "latest"]]
+        versions.insert(0, entry)
+        dropped = versions[keep:] if keep else []
+        versions = versions[:keep] if keep else versions
+        write_atomically(output / VERSIONS_FILE, json.dumps(versions, indent=2))
+        _point_latest(output, record.id)
+        if not (output / "index.html").exists() or (output / "index.html").read_text() != redirect_html:
+            write_atomically(output / "index.html", redirect_html)
+        if versions_page is not None:
+            write_atomically(output / "versions.html", versions_page)
+        (output / ".nojekyll").touch()  # GitHub Pages: serve _assets/ and _data/ as they are
+    for old in dropped:
+        shutil.rmtree(output / "v" / old["id"], ignore_errors=True)
+    return versions
+
+
+def prune(output: Path, keep: int) -> list[dict]:
+    """Keep the newest `keep` versions; remove the others' folders. Returns the removed entries."""
+    with publish_lock(output):
+        versions = read_versions(output)
+        if keep <= 0 or len(versions) <= keep:
+            return []
+        kept, dropped = versions[:keep], versions[keep:]
+        write_atomically(output / VERSIONS_FILE, json.dumps(kept, indent=2))
+        for old in dropped:
+            shutil.rmtree(output / "v" / old["id"], ignore_errors=True)
+        return dropped
+
+
+def disk_usage(folder: Path) -> tuple[int, int]:
+    """(bytes on disk counting each hard-linked file once, bytes if every file were a separate copy)."""
+    seen: set[tuple[int, int]] = set()
+    unique = total = 0
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            stat = path.stat()
+            total += stat.st_size
+            if (stat.st_dev, stat.st_ino) not in seen:
+                seen.add((stat.st_dev, stat.st_ino))
+                unique += stat.st_size
+    return unique, total

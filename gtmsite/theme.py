@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 
 from .config import Config
+from .formats import format_value
 
 BUILTIN = Path(__file__).parent / "themes" / "default"
 
@@ -76,6 +77,7 @@ def make_theme_environment(theme: Theme, globals_: dict[str, Any]) -> jinja2.Env
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in theme.template_dirs]),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(globals_)
+    env.filters["fmt"] = lambda value, fmt=None: format_value(value, fmt)
     return env
 
 

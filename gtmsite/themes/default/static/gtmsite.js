@@ -199,3 +199,55 @@
     });
   });
 })();
+
+// Versions: a switcher that opens the same page in another version, and a banner on old versions.
+// The page finds its own version from its URL: <base>latest/... or <base>v/<id>/...
+(function () {
+  "use strict";
+  var meta = function (name) { var m = document.querySelector('meta[name="' + name + '"]'); return m ? m.content : null; };
+  var base = meta("gtm-base"), pagePath = meta("gtm-page");
+  var box = document.querySelector(".version-switcher");
+  if (!base || !pagePath || !box || !window.fetch) return;
+  var origin = location.origin === "null" ? "" : location.origin;
+  var rest = location.pathname.indexOf(base) === 0 ? location.pathname.slice(base.length) : null;
+  if (rest === null) return;
+  var current = null;
+  if (rest.indexOf("latest/") === 0) current = "latest";
+  else if (rest.indexOf("v/") === 0) current = decodeURIComponent(rest.split("/")[1]);
+  if (!current) return;
+  var inPage = pagePath.replace(/^\//, "");
+  function versionUrl(id) { return base + (id === "latest" ? "latest/" : "v/" + encodeURIComponent(id) + "/"); }
+
+  fetch(base + "versions.json", { cache: "no-cache" }).then(function (r) { return r.ok ? r.json() : []; }).then(function (versions) {
+    if (!versions.length) return;
+    var newest = versions[0].id;
+    var mine = current === "latest" ? newest : current;
+    var select = box.querySelector("select");
+    versions.forEach(function (v) {
+      var option = document.createElement("option");
+      option.value = v.id;
+      option.textContent = v.id + (v.id === newest ? " (latest)" : "") + (v.label && v.label !== v.id ? " · " + v.label : "");
+      if (v.id === mine) option.selected = true;
+      select.appendChild(option);
+    });
+    select.hidden = false;
+    box.classList.add("ready");
+    select.addEventListener("change", function () {
+      var id = select.value;
+      var root = id === newest ? versionUrl("latest") : versionUrl(id);
+      fetch(versionUrl(id) + "_pages.json").then(function (r) { return r.ok ? r.json() : []; }).then(function (pages) {
+        location.href = origin + root + (pages.indexOf(pagePath) !== -1 ? inPage : "");
+      }).catch(function () { location.href = origin + root; });
+    });
+    if (mine !== newest && current !== "latest") {
+      var banner = document.querySelector(".version-banner");
+      banner.innerHTML = "";
+      banner.appendChild(document.createTextNode("You are looking at version " + mine + ", which is not the latest. "));
+      var link = document.createElement("a");
+      link.href = versionUrl("latest") + inPage;
+      link.textContent = "Open this page in the latest version (" + newest + ")";
+      banner.appendChild(link);
+      banner.hidden = false;
+    }
+  }).catch(function () { /* no versions.json (preview): no switcher */ });
+})();
