@@ -63,13 +63,13 @@ REPS = [  # owner, team, start date, annual quota, skill (win-rate factor)
     ("Jordan Blake", "SMB", dt.date(2024, 11, 1), 650_000, 0.95),
     ("Priya Nair", "SMB", dt.date(2024, 11, 1), 650_000, 1.02),
     ("Tom Okafor", "SMB", dt.date(2025, 9, 1), 650_000, 0.90),
-    ("Elena Rossi", "Mid-Market", dt.date(2024, 11, 1), 1_200_000, 1.10),
-    ("Marcus Webb", "Mid-Market", dt.date(2024, 11, 1), 1_200_000, 0.92),
-    ("Sofia Alvarez", "Mid-Market", dt.date(2024, 11, 1), 1_200_000, 1.00),
-    ("Liam Foster", "Mid-Market", dt.date(2026, 2, 1), 1_200_000, 0.88),
-    ("Daniel Kim", "Enterprise", dt.date(2024, 11, 1), 2_000_000, 1.05),
-    ("Rachel Stone", "Enterprise", dt.date(2024, 11, 1), 2_000_000, 1.00),
-    ("Arjun Mehta", "Enterprise", dt.date(2025, 6, 1), 2_000_000, 0.95),
+    ("Elena Rossi", "Mid-Market", dt.date(2024, 11, 1), 1_500_000, 1.10),
+    ("Marcus Webb", "Mid-Market", dt.date(2024, 11, 1), 1_500_000, 0.92),
+    ("Sofia Alvarez", "Mid-Market", dt.date(2024, 11, 1), 1_500_000, 1.00),
+    ("Liam Foster", "Mid-Market", dt.date(2026, 2, 1), 1_500_000, 0.88),
+    ("Daniel Kim", "Enterprise", dt.date(2024, 11, 1), 2_600_000, 1.05),
+    ("Rachel Stone", "Enterprise", dt.date(2024, 11, 1), 2_600_000, 1.00),
+    ("Arjun Mehta", "Enterprise", dt.date(2025, 6, 1), 2_600_000, 0.95),
 ]
 REP_SKILL = {name: skill for name, _, _, _, skill in REPS}
 
@@ -331,7 +331,7 @@ class Generator:
             expected = created + dt.timedelta(days=round(s["cycle"] * math.exp(rng.gauss(0, 0.2))))
             progress = (TODAY - created).days / max(1, (expected - created).days)
             stages = ("Prospecting", "Qualification", "Proposal", "Negotiation")
-            opp["stage"] = "Negotiation" if stale else stages[min(3, int(progress * 4))]
+            opp["stage"] = "Negotiation" if stale else stages[sum(progress >= t for t in (0.2, 0.45, 0.75))]
             opp["close_date"] = close if stale else max(expected, TODAY + dt.timedelta(days=rng.randint(7, 45)))
         else:
             opp.update(stage="Closed Won" if won else "Closed Lost", is_closed=True, is_won=won)
