@@ -22,8 +22,9 @@ def _num(value: Any) -> float:
 def _money(symbol: str, decimals: int) -> Callable[[Any], str]:
     def fmt(value: Any) -> str:
         value = _num(value)
-        sign = "-" if value < 0 else ""
-        return f"{sign}{symbol}{abs(value):,.{decimals}f}"
+        text = f"{abs(value):,.{decimals}f}"
+        sign = "-" if value < 0 and text.strip("0.,") else ""  # no "-$0" for a tiny negative
+        return f"{sign}{symbol}{text}"
     return fmt
 
 

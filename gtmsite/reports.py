@@ -46,6 +46,7 @@ class FrontMatter:
     show_sql: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     pages_line: int = 1  # line of `pages:`, for errors in that query
+    pages_fence_line: int = 0  # the line before the query's first line (as a fence's line is for a query)
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,15 @@ def _front_matter(data: dict[str, Any], block: list[str], rel: str) -> FrontMatt
         show_sql=data.get("show_sql"),
         extra={k: v for k, v in data.items() if k not in FRONT_MATTER_KEYS},
         pages_line=line_of("pages"),
+        pages_fence_line=_pages_fence_line(block, line_of("pages")) if data.get("pages") else 0,
     )
+
+
+def _pages_fence_line(block: list[str], pages_line: int) -> int:
+    """`pages: select ...` starts its SQL on the `pages:` line; `pages: |` on the next one."""
+    text = block[pages_line - 2] if 2 <= pages_line < len(block) + 2 else ""
+    inline = text.split(":", 1)[1].strip() if ":" in text else ""
+    return pages_line - 1 if inline and inline[0] not in "|>" else pages_line
 
 
 def read_reports(reports_dir: Path, project: Path) -> tuple[list[Report], list[Problem]]:

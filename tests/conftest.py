@@ -67,9 +67,15 @@ def build_ok(project: Path, *extra: str) -> str:
     return result.stdout
 
 
+def site_root(project: Path, output: str = "build") -> Path:
+    """The folder of the newest built version (`build/latest/` once versions exist, else `build/`)."""
+    latest = project / output / "latest"
+    return latest if latest.is_dir() else project / output
+
+
 def page(project: Path, url: str = "/", output: str = "build") -> str:
-    """The HTML of a built page by its URL ("/", "/pipeline/")."""
-    path = project / output / url.strip("/") / "index.html"
+    """The HTML of a built page by its URL ("/", "/pipeline/") in the newest version."""
+    path = site_root(project, output) / url.strip("/") / "index.html"
     return path.read_text(encoding="utf-8")
 
 

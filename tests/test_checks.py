@@ -6,7 +6,7 @@ import datetime as dt
 
 import duckdb
 import pytest
-from conftest import build_ok, error_lines, make_site, run_cli
+from conftest import build_ok, error_lines, make_site, run_cli, site_root
 
 from gtmsite.checks import Check, evaluate, parse_check
 from gtmsite.errors import SiteError
@@ -182,7 +182,7 @@ def test_warn_lines_report_without_failing(tmp_path):
         "reports/index.md:8: check warning: q.email: not_null (2 nulls)",
     ]
     assert "checks: 1 passed, 2 warned, 0 failed" in result.stdout
-    assert (project / "build" / "index.html").exists()
+    assert (site_root(project) / "index.html").exists()
 
 
 def test_warnings_are_shown_when_the_build_fails(tmp_path):
@@ -280,4 +280,4 @@ def test_build_keeps_going_after_a_failed_check(tmp_path):
 def test_passing_build_with_checks_writes_the_site(tmp_path):
     project = leads_site(tmp_path, "q: row_count > 0\n")
     build_ok(project)
-    assert (project / "build" / "index.html").exists()
+    assert (site_root(project) / "index.html").exists()
