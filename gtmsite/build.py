@@ -31,7 +31,7 @@ from .errors import BuildFailed, Problem, SiteError
 from .queries import QueryResult, ResultCache, order_queries, run_query
 from .render import CompiledReport, compile_report, make_body_environment, page_url_function, render_body, render_title
 from .reports import Query, Report, read_reports
-from .site import Page, breadcrumbs, build_nav, plan_pages
+from .site import NavItem, Page, breadcrumbs, build_nav, plan_pages
 from .sources import Database, SourceSet, data_fingerprint, discover_sources
 from .sqltext import quote_ident, quote_table
 from .svg import SvgRenderer, fill_svgs, vega_bundle
@@ -48,12 +48,15 @@ def _quiet(_: str) -> None:
 class Writer:
     """Where a build's files go. The build writes through this, so `check` can write nothing."""
 
-    def __init__(self, root: Path | None):
+    def __init__(self, root: Path | None, atomic: bool = False):
+        """`atomic`: each file replaced in one rename (the preview rewrites a folder being served)."""
         self.root = root
+        self.atomic = atomic
         self._written: set[str] = set()
         self._lock = threading.Lock()
 
-    def write(self, rel: str, data: str | bytes) -> None:
+    def write(self, rel: str, data: str | bytes, immutable: bool = False) -> None:
+        """Write a file; `immutable` (content-hashed names) skips a file that is already there."""
         with self._lock:
             if rel in self._written:
                 raise SiteError(f"two pages write the same file {rel}; rename one of them")
@@ -61,10 +64,17 @@ class Writer:
         if self.root is None:
             return
         path = self.root / rel
+        if immutable and path.exists():
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(data, str):
             data = data.encode("utf-8")
-        path.write_bytes(data)
+        if self.atomic:
+            tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        else:
+            path.write_bytes(data)
 
     def link(self, rel: str, source: Path) -> None:
         """Place an existing file (e.g. from the cache) at `rel`: a hard link where possible."""
@@ -76,10 +86,14 @@ class Writer:
             return
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and os.path.samefile(source, path):
+            return
+        tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
         try:
-            os.link(source, path)
+            os.link(source, tmp)
         except OSError:
-            shutil.copyfile(source, path)
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, path)
 
     @property
     def files(self) -> set[str]:
@@ -142,7 +156,10 @@ class Builder:
     """One build (or check) of a site: holds the database and caches for its duration."""
 
     def __init__(self, config: Config, writer: Writer, log: Log = _quiet, use_cache: bool = True,
-                 versioned: bool = False):
+                 versioned: bool = False, database: Database | None = None,
+                 select_pages: Callable[[list[Page], tuple[NavItem, ...]], list[Page]] | None = None):
+        """`database` lets the preview server keep the loaded sources between rebuilds; `select_pages`
+        lets it rebuild only the pages whose inputs changed."""
         self.config = config
         self.writer = writer
         self.log = log
@@ -151,7 +168,9 @@ class Builder:
         self.versioned = versioned
         self.sources: SourceSet = discover_sources(config)
         self.fingerprint = data_fingerprint(self.sources, config)
-        self.db = Database(config, self.sources)
+        self.db = database if database is not None and database.sources == self.sources else Database(
+            config, self.sources)
+        self.select_pages = select_pages
         self.cache = ResultCache(config.project / config.cache_dir / "results" if use_cache else None)
         self.theme: Theme = load_theme(config)
         self.body_env = make_body_environment()
@@ -190,7 +209,9 @@ class Builder:
         raise_problems(problems)
         self.log(f"{len(reports)} reports, {len(pages)} pages")
         table_checks = self.table_checks(reports)
-        outcomes = self.build_pages(pages, compiled)
+        nav = build_nav(pages)
+        chosen = self.select_pages(pages, nav) if self.select_pages else pages
+        outcomes = self.build_pages(pages, nav, chosen, compiled)
         notes = [n for o in outcomes for n in o.notes]
         all_checks = table_checks + [c for o in outcomes for c in o.checks]
         svg = self.svg
@@ -294,8 +315,9 @@ class Builder:
 
     # -- pages ----------------------------------------------------------------------------------
 
-    def build_pages(self, pages: list[Page], compiled: dict[str, CompiledReport]) -> list[PageOutcome]:
-        nav = build_nav(pages)
+    def build_pages(self, pages: list[Page], nav: tuple[NavItem, ...], chosen: list[Page],
+                    compiled: dict[str, CompiledReport]) -> list[PageOutcome]:
+        """Build the `chosen` pages (all of them, except in the preview) with the whole site's navigation."""
         by_url = {p.url: p for p in pages}
         asset = asset_url_function(self.theme, self.config.base_url)
         env = make_theme_environment(self.theme, {"asset": asset, "site": self.config, "nav": nav,
@@ -305,7 +327,8 @@ class Builder:
         self.theme_env = env
         self.pages_by_url = by_url
         workers = max(1, self.config.worker_count)
-        self.svg = SvgRenderer(self.svg_cache, workers, parallel=len(pages) >= 20)
+        self.svg = SvgRenderer(self.svg_cache, workers, parallel=len(chosen) >= 20)
+        pages = chosen
         try:
             if workers == 1 or len(pages) < 4:
                 outcomes = [self.build_page(p, compiled) for p in pages]
@@ -318,6 +341,7 @@ class Builder:
         finally:
             self.svg.close()
         self.write_assets()
+        self.render_extra("/404.html", "Page not found", "404.html", base_href=self.config.base_url + ("latest/" if self.versioned else ""))
         return outcomes
 
     def sidebar(self, page: Page) -> Markup:
@@ -353,7 +377,7 @@ class Builder:
             if self._vega_url is None:
                 data = vega_bundle(self.config.project / self.config.cache_dir)
                 name = f"vega.{hashlib.sha256(data).hexdigest()[:10]}.js"
-                self.writer.write(f"_assets/{name}", data)
+                self.writer.write(f"_assets/{name}", data, immutable=True)
                 self._vega_url = f"{self.config.base_url}_assets/{name}"
             return self._vega_url
 
@@ -511,13 +535,14 @@ class Builder:
         """A page the site makes itself (what changed, checks), in the theme, at `url`."""
         page = Page(url, title, None, hidden=True)
         html = self.theme_env.get_template(template).render(
-            page=page, url=page_url_function(url), toc=[], breadcrumbs=[], generated=self.now, vega_url=None,
-            **variables)
-        self.writer.write(page.output_path, html)
+            page=page, url=page_url_function(url if url.endswith("/") else "/"), toc=[], breadcrumbs=[],
+            generated=self.now, vega_url=None, **variables)
+        self.writer.write(page.output_path if url.endswith("/") else url.lstrip("/"), html)
 
     def write_assets(self) -> None:
         for asset in self.theme.assets:
-            self.writer.write(f"_assets/{asset.hashed}", asset.path.read_bytes())
+            if self.writer.root is None or not (self.writer.root / "_assets" / asset.hashed).exists():
+                self.writer.write(f"_assets/{asset.hashed}", asset.path.read_bytes(), immutable=True)
 
 
 def raise_problems(problems: list[Problem]) -> None:

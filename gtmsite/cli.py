@@ -103,6 +103,18 @@ def build(project: Path = ProjectOption,
 
 
 @app.command()
+def serve(project: Path = ProjectOption,
+          host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this machine only)."),
+          port: int = typer.Option(8000, "--port", help="Port (the next free one is used if it is taken)."),
+          open_browser: bool = typer.Option(False, "--open", help="Open the site in a browser."),
+          debug: bool = DebugOption) -> None:
+    """Preview the site with live reload: rebuild on every change, errors shown in the page."""
+    from .serve import serve as run_server
+
+    _run(lambda: run_server(project, host, port, open_browser, log=lambda m: typer.echo(m, err=True)), debug)
+
+
+@app.command()
 def check(project: Path = ProjectOption, quiet: bool = QuietOption, debug: bool = DebugOption,
           no_cache: bool = typer.Option(False, "--no-cache", help="Run every query again.")) -> None:
     """Run sources, queries, checks and templates like a build; write nothing."""

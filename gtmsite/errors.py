@@ -12,6 +12,7 @@ class Problem:
     path: str
     line: int | None
     message: str
+    sql: str = ""  # the offending query, when there is one (shown by the preview's error overlay)
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
@@ -23,15 +24,16 @@ class SiteError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, path: str = "", line: int | None = None):
+    def __init__(self, message: str, path: str = "", line: int | None = None, sql: str = ""):
         super().__init__(message)
         self.message = message
         self.path = path
         self.line = line
+        self.sql = sql
 
     @property
     def problem(self) -> Problem:
-        return Problem(self.path, self.line, self.message)
+        return Problem(self.path, self.line, self.message, self.sql)
 
     def __str__(self) -> str:
         return str(self.problem) if self.path else self.message

@@ -167,6 +167,8 @@ def publish_version(staging: Path, output: Path, record: VersionRecord, keep: in
             write_atomically(output / "index.html", redirect_html)
         if versions_page is not None:
             write_atomically(output / "versions.html", versions_page)
+        if (output / "latest" / "404.html").is_file():
+            write_atomically(output / "404.html", (output / "latest" / "404.html").read_text(encoding="utf-8"))
         (output / ".nojekyll").touch()  # GitHub Pages: serve _assets/ and _data/ as they are
     for old in dropped:
         shutil.rmtree(output / "v" / old["id"], ignore_errors=True)

@@ -1,0 +1,99 @@
+"""The preview's incremental rebuild: the same Builder as `gtmsite build`, into a scratch folder,
+re-rendering only the pages whose inputs changed and keeping the loaded sources between rebuilds.
+
+A page's inputs: its report's text, its parameters, the data fingerprint, the theme, the site's
+navigation and settings. Query results come from the content-addressed cache, so a theme change
+re-renders pages without running a query, and a one-report edit runs only that report's queries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .build import Builder, Log, Writer, _quiet
+from .config import load_config
+from .errors import BuildFailed, Problem, SiteError
+from .site import NavItem, Page
+from .sources import Database
+
+
+@dataclass
+class Rebuild:
+    ok: bool
+    problems: list[Problem] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # URLs written
+    seconds: float = 0.0
+
+
+class Preview:
+    """Holds what survives between rebuilds: the database, and each page's input key."""
+
+    def __init__(self, project: Path, site_dir: Path, log: Log = _quiet):
+        self.project = project
+        self.site_dir = site_dir
+        self.log = log
+        self.database: Database | None = None
+        self.fingerprint = ""
+        self.page_keys: dict[str, str] = {}
+        self.last: Rebuild | None = None
+
+    def close(self) -> None:
+        if self.database is not None:
+            self.database.close()
+            self.database = None
+
+    def rebuild(self) -> Rebuild:
+        started = time.perf_counter()
+        try:
+            outcome = self._rebuild()
+        except BuildFailed as exc:
+            outcome = Rebuild(False, exc.problems)
+        except SiteError as exc:
+            outcome = Rebuild(False, [exc.problem])
+        outcome.seconds = time.perf_counter() - started
+        self.last = outcome
+        return outcome
+
+    def _rebuild(self) -> Rebuild:
+        config = load_config(self.project)
+        settings = repr(config)
+        builder = Builder(config, Writer(self.site_dir, atomic=True), self.log, use_cache=True)
+        if self.database is not None and builder.fingerprint == self.fingerprint and \
+                self.database.sources == builder.sources:
+            builder.db = self.database
+        else:
+            self.close()
+            self.database, self.fingerprint = builder.db, builder.fingerprint
+        theme = builder.theme.fingerprint
+        chosen_keys: dict[str, str] = {}
+
+        def select(pages: list[Page], nav: tuple[NavItem, ...]) -> list[Page]:
+            shared = f"{builder.fingerprint}\0{theme}\0{nav!r}\0{settings}"
+            chosen = []
+            for page in pages:
+                inputs = page.report.source_hash if page.report else repr(page.listing)
+                key = hashlib.sha256(f"{page.url}\0{page.title}\0{inputs}\0{sorted(page.params.items())!r}\0"
+                                     f"{shared}".encode()).hexdigest()
+                if self.page_keys.get(page.url) != key or not (self.site_dir / page.output_path).exists():
+                    chosen.append(page)
+                    chosen_keys[page.url] = key
+            return chosen
+
+        builder.select_pages = select
+        result = builder.run()
+        failed = {o.page.url for o in result.outcomes if o.problems}
+        for url, key in chosen_keys.items():
+            if url not in failed:
+                self.page_keys[url] = key
+        urls = {p.url for p in result.pages}
+        for gone in set(self.page_keys) - urls:
+            del self.page_keys[gone]
+            folder = self.site_dir / gone.strip("/")
+            (folder / "index.html").unlink(missing_ok=True)
+            shutil.rmtree(self.site_dir / "_data" / (gone.strip("/") or "index"), ignore_errors=True)
+        changed = sorted(set(chosen_keys) - failed)
+        return Rebuild(not result.problems, result.problems, changed)
