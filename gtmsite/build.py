@@ -341,7 +341,8 @@ class Builder:
         finally:
             self.svg.close()
         self.write_assets()
-        self.render_extra("/404.html", "Page not found", "404.html", base_href=self.config.base_url + ("latest/" if self.versioned else ""))
+        home = self.config.base_url + ("latest/" if self.versioned else "")
+        self.render_extra("/404.html", "Page not found", "404.html", base_href=home)
         return outcomes
 
     def sidebar(self, page: Page) -> Markup:
