@@ -37,6 +37,12 @@ class Row:
         self._result = result
         self._values = values
 
+    def __getattribute__(self, name: str) -> Any:
+        # A column wins over a method of the same name: `row.items` is the column `items` if there is one.
+        if not name.startswith("_") and name in object.__getattribute__(self, "_result").columns:
+            return self[name]
+        return object.__getattribute__(self, name)
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)

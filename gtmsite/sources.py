@@ -54,7 +54,7 @@ class SourceSet:
     def tables(self) -> frozenset[str]:
         """Every name a query may use: qualified names, and bare names where unique."""
         names = {f.table for f in (*self.data, *self.models)}
-        names |= _unique_bare_names(self.data) | {f.name for f in self.models}
+        names |= _unique_bare_names(self.data, self.models) | {f.name for f in self.models}
         return frozenset(names)
 
     @property
@@ -80,6 +80,15 @@ def discover_sources(config: Config) -> SourceSet:
                 schema = ".".join(parts[:-1])
                 table = f"{schema}.{path.stem}" if schema else path.stem
                 data.append(SourceFile(path, rel, table, False))
+    problems = []
+    owners: dict[str, SourceFile] = {}
+    for source in (*data, *models):
+        first = owners.setdefault(source.table.lower(), source)
+        if first is not source:
+            problems.append(Problem(source.rel, None, f"defines table '{source.table}', as {first.rel} does; "
+                                    "rename one of them"))
+    if problems:
+        raise BuildFailed(problems)
     return SourceSet(tuple(data), tuple(order_models(models)))
 
 
@@ -198,7 +207,7 @@ class Database:
         schemas = {s.schema for s in self.sources.data} - {"main"}
         for schema in sorted(schemas):
             con.execute(f"create schema if not exists {quote_ident(schema)}")
-        bare_names = _unique_bare_names(self.sources.data)
+        bare_names = _unique_bare_names(self.sources.data, self.sources.models)
         for source in self.sources.data:
             try:
                 _load_data_file(con, source)
@@ -225,11 +234,13 @@ class Database:
         return con
 
 
-def _unique_bare_names(data: tuple[SourceFile, ...]) -> set[str]:
+def _unique_bare_names(data: tuple[SourceFile, ...], models: tuple[SourceFile, ...] = ()) -> set[str]:
+    """Names of schema tables reachable without their schema: unique, and not a model's name."""
     counts: dict[str, int] = {}
     for source in data:
-        counts[source.name] = counts.get(source.name, 0) + 1
-    return {name for name, n in counts.items() if n == 1}
+        counts[source.name.lower()] = counts.get(source.name.lower(), 0) + 1
+    taken = {m.name.lower() for m in models}
+    return {s.name for s in data if counts[s.name.lower()] == 1 and s.name.lower() not in taken}
 
 
 def _load_data_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:

@@ -201,3 +201,28 @@ def test_sql_error_line_inside_a_longer_query(site):
     assert result.exit_code == 1
     [line] = error_lines(result)
     assert line.startswith("reports/index.md:6: query 'q': Binder Error: Referenced column \"amout\" not found")
+
+
+def test_columns_named_like_row_methods():
+    result = QueryResult("q", ("items", "keys", "as_dict"), ("INTEGER",) * 3, ((1, 2, 3),))
+    row = result.first
+    assert (row.items, row.keys, row.as_dict) == (1, 2, 3)
+    assert (row["items"], row["keys"]) == (1, 2)
+    other = QueryResult("q", ("a",), ("INTEGER",), ((1,),)).first
+    assert other.items() == [("a", 1)] and other.keys() == ("a",)
+
+
+def test_column_named_items_in_jinja(site):
+    project = site({"reports/index.md": """
+        # Orders
+
+        ```sql orders
+        select 'A-1' as id, 3 as items
+        ```
+
+        {% for row in orders %}
+        - {{ row.id }}: {{ row.items }} items
+        {% endfor %}
+    """})
+    build_ok(project)
+    assert "<li>A-1: 3 items</li>" in article(page(project))

@@ -338,3 +338,35 @@ def test_pages_query_error_line_in_a_block_scalar(site):
     assert result.exit_code == 1
     [line] = error_lines(result)
     assert line.startswith("reports/channels/[channel].md:5: query 'pages': Catalog Error: Table with name dealz")
+
+
+def test_templated_pages_built_in_parallel_keep_their_own_results(tmp_path):
+    rows = "\n".join(f"{i},ch{i % 12:02d}" for i in range(120))
+    project = make_site(tmp_path, {
+        "site.toml": "[build]\nworkers = 6\n",
+        "sources/t.csv": "id,ch\n" + rows + "\n",
+        "reports/index.md": "# Home\n",
+        # `mine` is kept as a temporary table for `n` on every page at once.
+        "reports/c/[ch].md": """
+            ---
+            pages: select distinct ch from t order by 1
+            ---
+            ```sql mine
+            select * from t where ch = $ch
+            ```
+
+            ```sql n
+            select count(*) as n, min(ch) as ch, sum(id) as ids from mine
+            ```
+
+            ```checks
+            mine: row_count = 10
+            ```
+
+            {{ params.ch }}={{ n.first.ch }} n={{ n.first.n }} ids={{ n.first.ids }}
+        """,
+    })
+    build_ok(project, "--no-cache")
+    for k in range(12):
+        ids = sum(range(k, 120, 12))
+        assert f"<p>ch{k:02d}=ch{k:02d} n=10 ids={ids}</p>" in page(project, f"/c/ch{k:02d}/")

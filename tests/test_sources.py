@@ -180,3 +180,32 @@ def test_model_error_line_is_the_line_in_the_model_file(tmp_path):
     assert result.exit_code == 1
     [line] = error_lines(result)
     assert line.startswith("sources/models/won.sql:5: model 'won': Parser Error: syntax error at or near")
+
+
+def test_two_files_for_one_table_is_an_error_naming_both(tmp_path):
+    make_site(tmp_path, {
+        "reports/index.md": "# Hi\n",
+        "sources/deals.csv": "id\n1\n",
+        "sources/deals.ndjson": '{"id": 2}\n',
+        "sources/models/deals.sql": "select 1 as id",
+    })
+    result = run_cli("check", "--project", tmp_path)
+    assert result.exit_code == 1
+    assert error_lines(result) == [
+        "sources/deals.ndjson: defines table 'deals', as sources/deals.csv does; rename one of them",
+        "sources/models/deals.sql: defines table 'deals', as sources/deals.csv does; rename one of them",
+    ]
+
+
+def test_a_model_named_like_a_schema_table_takes_the_bare_name(tmp_path):
+    make_site(tmp_path, {
+        "reports/index.md": "# Hi\n",
+        "sources/crm/deals.csv": "id\n1\n2\n",
+        "sources/models/deals.sql": "select * from crm.deals where id > 1",
+    })
+    db = open_db(tmp_path)
+    try:
+        assert scalar(db, "select count(*) from deals") == 1
+        assert scalar(db, "select count(*) from crm.deals") == 2
+    finally:
+        db.close()
