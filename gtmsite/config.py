@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,7 +174,9 @@ def load_config(project: Path | str) -> Config:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise BuildFailed([Problem(CONFIG_FILE, None, f"not valid TOML: {exc}")], 2) from None
+        at = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        raise BuildFailed([Problem(CONFIG_FILE, int(at.group(1)) if at else None, f"not valid TOML: {exc}")],
+                          2) from None
     problems: list[Problem] = []
     values: dict[str, Any] = {}
 
@@ -215,6 +218,13 @@ def load_config(project: Path | str) -> Config:
             section, name = key.split(".")
             problems.append(Problem(CONFIG_FILE, _key_line(text, section, name),
                                     f"[{section}] {name}: expected a number >= 0, got {values[key]}"))
+    output = values.get("build.output", "build")
+    output_path = (project / output).resolve()
+    blocker = next((p for p in (output_path, *output_path.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        shown = blocker.relative_to(project) if blocker.is_relative_to(project) else blocker
+        problems.append(Problem(CONFIG_FILE, _key_line(text, "build", "output"),
+                                f"[build] output: expected a folder, but {shown} is a file; choose another path"))
     theme = values.get("site.theme", "default")
     if theme != "default" and not (project / "themes" / theme).is_dir():
         problems.append(Problem(CONFIG_FILE, _key_line(text, "site", "theme"),

@@ -215,9 +215,10 @@ def test_checks_that_are_not_a_list(tmp_path):
 
 def test_broken_toml(tmp_path):
     errors = config_errors(tmp_path, '[site\ntitle = "x"\n')
-    assert len(errors) == 1
-    assert errors[0].startswith("site.toml: not valid TOML: ")
-    assert "line 1" in errors[0]
+    assert errors == ["site.toml:1: not valid TOML: Expected ']' at the end of a table declaration "
+                      "(at line 1, column 6)"]
+    errors = config_errors(tmp_path, '[site]\ntitle = "x"\nshow_sql = yes\n')
+    assert errors == ["site.toml:3: not valid TOML: Invalid value (at line 3, column 12)"]
 
 
 def test_not_a_project(tmp_path):
@@ -233,7 +234,7 @@ def test_cli_exit_2_for_broken_toml_without_traceback(tmp_path):
     for command in ("build", "check"):
         result = run_cli(command, "--project", tmp_path)
         assert result.exit_code == 2, result.output
-        assert error_lines(result)[0].startswith("site.toml: not valid TOML: ")
+        assert error_lines(result)[0].startswith("site.toml:1: not valid TOML: ")
         assert "Traceback" not in result.output
     assert not (tmp_path / "build").exists()
 
@@ -243,3 +244,10 @@ def test_cli_exit_2_for_config_errors(tmp_path):
     result = run_cli("check", "--project", tmp_path)
     assert result.exit_code == 2
     assert error_lines(result) == ['site.toml:2: [build] workers: expected an integer, got "many"']
+
+
+def test_output_that_is_a_file(tmp_path):
+    assert config_errors(tmp_path, '[build]\noutput = "site.toml"\n') == [
+        "site.toml:2: [build] output: expected a folder, but site.toml is a file; choose another path"]
+    assert config_errors(tmp_path, '[build]\noutput = "reports/index.md/site"\n') == [
+        "site.toml:2: [build] output: expected a folder, but reports/index.md is a file; choose another path"]

@@ -175,9 +175,10 @@ Name: {{ params.name }}.
 """
 
 
-@pytest.fixture
-def people_site(tmp_path):
-    project = make_site(tmp_path, {"site.toml": "", "sources/people.csv": PEOPLE_CSV,
+@pytest.fixture(scope="module")
+def people_site(tmp_path_factory):
+    """Built once for the tests that only read it."""
+    project = make_site(tmp_path_factory.mktemp("people"), {"site.toml": "", "sources/people.csv": PEOPLE_CSV,
                                    "reports/index.md": "# Home\n", "reports/people/[name].md": PERSON_MD})
     build_ok(project)
     return project
