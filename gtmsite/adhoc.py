@@ -13,6 +13,7 @@ from .errors import SiteError
 from .formats import format_value
 from .queries import duckdb_message
 from .sources import Database, discover_sources
+from .sqltext import fetchable_select
 
 
 def run_adhoc(project: Path, sql: str, limit: int = 50, as_csv: bool = False) -> str:
@@ -20,6 +21,9 @@ def run_adhoc(project: Path, sql: str, limit: int = 50, as_csv: bool = False) ->
     database = Database(config, discover_sources(config))
     try:
         relation = database.connection.execute(sql)
+        utc = fetchable_select(relation.description or [], f"({sql.strip().rstrip(';')}\n)")
+        if utc:
+            relation = database.connection.execute(utc)
         columns = [d[0] for d in relation.description or []]
         rows = relation.fetchall() if relation.description else []
     except duckdb.Error as exc:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import duckdb
 
 from .errors import SiteError
-from .sqltext import quote_ident
+from .formats import format_value
+from .sqltext import fetchable, quote_ident
 
 _OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
         "=": operator.eq, "==": operator.eq, "!=": operator.ne, "<>": operator.ne}
@@ -118,12 +119,15 @@ def _threshold(text: str) -> float | str:
 
 def evaluate(check: Check, cursor: duckdb.DuckDBPyConnection, relation: str, now: dt.datetime) -> CheckResult:
     """Run one check against `relation` (a quoted table name). Raises SiteError for a bad column."""
+    col = ""
     if check.column is not None:
-        columns = [d[0] for d in cursor.execute(f"select * from {relation} limit 0").description]
+        description = cursor.execute(f"select * from {relation} limit 0").description
+        columns = [d[0] for d in description]
         if check.column not in columns:
             raise SiteError(f"check '{check.text}': column '{check.column}' is not in {check.target} "
                             f"(columns: {', '.join(columns)})", check.path, check.line)
-    col = quote_ident(check.column) if check.column else ""
+        kind = description[columns.index(check.column)][1]
+        col = fetchable(check.column, kind) or quote_ident(check.column)
     try:
         return _MEASURES[check.kind](check, cursor, relation, col, now)
     except duckdb.Error as exc:
@@ -148,7 +152,7 @@ def _unique(check, cursor, relation, col, now) -> CheckResult:
         return CheckResult(check, True, "(no duplicates)")
     (total,) = cursor.execute(f"select count(*) from (select {col} from {relation} where {col} is not null "
                               f"group by {col} having count(*) > 1)").fetchone()
-    examples = ", ".join(f"{v!r} x{n}" for v, n in dupes)
+    examples = ", ".join(f"{repr(v) if isinstance(v, str) else format_value(v)} x{n}" for v, n in dupes)
     return CheckResult(check, False, f"({total:,} duplicated value{'s' if total != 1 else ''}, e.g. {examples})")
 
 

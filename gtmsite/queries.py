@@ -18,7 +18,14 @@ import duckdb
 
 from .errors import Problem, SiteError
 from .reports import Query
-from .sqltext import expand_refs, explicit_refs, parameter_names, quote_ident, referenced_names
+from .sqltext import (
+    expand_refs,
+    explicit_refs,
+    fetchable_select,
+    parameter_names,
+    quote_ident,
+    referenced_names,
+)
 
 
 class QueryFailed(SiteError):
@@ -173,6 +180,9 @@ def run_query(cursor: duckdb.DuckDBPyConnection, query: Query, params: dict[str,
             relation = cursor.execute(f"select * from {quote_ident(query.name)}")
         else:
             relation = cursor.execute(sql, bound)
+        utc = fetchable_select(relation.description or [], quote_ident(query.name) if materialize else f"({sql}\n)")
+        if utc:
+            relation = cursor.execute(utc, {} if materialize else bound)
         rows = relation.fetchall()
         description = relation.description or []
     except duckdb.Error as exc:

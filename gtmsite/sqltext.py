@@ -52,3 +52,27 @@ def quote_ident(name: str) -> str:
 def quote_table(name: str) -> str:
     """`crm.accounts` -> `"crm"."accounts"`."""
     return ".".join(quote_ident(part) for part in name.split("."))
+
+
+def fetchable(column: str, type_name: str) -> str | None:
+    """A SQL expression that reads `column` without a time zone, or None when it needs none.
+
+    DuckDB's Python client builds time-zone-aware datetimes only with the optional pytz module;
+    a TIMESTAMPTZ is read as its UTC wall-clock time instead (a nested one as text).
+    """
+    kind = str(type_name).upper()
+    if kind == "TIMESTAMP WITH TIME ZONE":
+        return f"timezone('UTC', {quote_ident(column)})"
+    if "TIMESTAMP WITH TIME ZONE" in kind:
+        return f"cast({quote_ident(column)} as varchar)"
+    return None
+
+
+def fetchable_select(description: list | tuple, source: str) -> str | None:
+    """`select * replace (...) from source` reading every time-zone column as `fetchable` says,
+    or None when the result has no such column."""
+    replaced = [(d[0], fetchable(d[0], d[1])) for d in description]
+    replaced = [f"{expr} as {quote_ident(name)}" for name, expr in replaced if expr]
+    if not replaced:
+        return None
+    return f"select * replace ({', '.join(replaced)}) from {source}"

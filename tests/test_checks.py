@@ -281,3 +281,27 @@ def test_passing_build_with_checks_writes_the_site(tmp_path):
     project = leads_site(tmp_path, "q: row_count > 0\n")
     build_ok(project)
     assert (site_root(project) / "index.html").exists()
+
+
+def test_checks_on_a_timestamp_with_time_zone(tmp_path):
+    project = make_site(tmp_path, {
+        "sources/events.csv": "id,ts\n1,2026-01-20 12:00:00+02\n2,2026-01-20 12:00:00+02\n",
+        "reports/index.md": """
+            # Events
+
+            ```sql e
+            select id, cast(ts as timestamptz) as ts from events
+            ```
+
+            ```checks
+            e.ts: freshness < 6 days
+            e.ts: max <= 2026-02-01
+            warn: e.ts: unique
+            ```
+        """,
+    })
+    result = check_run(project)
+    assert result.exit_code == 0, result.output
+    assert error_lines(result) == [
+        "reports/index.md:10: check warning: e.ts: unique "
+        "(1 duplicated value, e.g. 2026-01-20 10:00 x2)"]

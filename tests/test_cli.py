@@ -146,3 +146,9 @@ def test_subprocess_init_build_and_query(tmp_path):
     assert queried.stdout.splitlines()[0].strip() == "n"
     checked = run_gtmsite("check", "--project", project)
     assert checked.returncode == 0 and error_lines(checked) == []
+
+
+def test_query_with_a_time_zone_column(site):
+    result = run_cli("query", "select timestamptz '2026-01-20 12:00:00+02' as at;", "--project", site())
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[2] == "2026-01-20 10:00"

@@ -226,3 +226,27 @@ def test_column_named_items_in_jinja(site):
     """})
     build_ok(project)
     assert "<li>A-1: 3 items</li>" in article(page(project))
+
+
+def test_timestamp_with_time_zone_reads_as_utc(site):
+    project = site({"reports/index.md": """
+        # TZ
+
+        ```sql events
+        select timestamptz '2026-01-20 12:00:00+02' as ts, [timestamptz '2026-01-01 00:00:00+00'] as tss
+        -- a trailing comment
+        ```
+
+        ```sql later
+        select ts + interval 1 hour as ts from events
+        ```
+
+        At {{ events.first.ts }}; later {{ value(later, "ts", fmt="datetime") }}.
+
+        {{ table(events) }}
+    """})
+    build_ok(project)
+    html = article(page(project))
+    assert "At 2026-01-20 10:00:00; later" in html
+    assert '<span class="gtm-value">2026-01-20 11:00</span>' in html
+    assert "2026-01-01 00:00:00+00" in html

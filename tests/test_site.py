@@ -371,3 +371,20 @@ def test_templated_pages_built_in_parallel_keep_their_own_results(tmp_path):
     for k in range(12):
         ids = sum(range(k, 120, 12))
         assert f"<p>ch{k:02d}=ch{k:02d} n=10 ids={ids}</p>" in page(project, f"/c/ch{k:02d}/")
+
+
+@pytest.mark.xfail(strict=True, reason="render.render_title/compile_report report a title template error at line 1, "
+                   "not at the title's line in the front matter")
+def test_title_template_error_points_at_the_title_line(site):
+    project = site({"reports/index.md": "# Home\n", "reports/c/[channel].md": """
+        ---
+        description: Channel pages
+        title: "Channel {{ params.chanel }}"
+        pages: select distinct channel from deals
+        ---
+        # x
+    """})
+    result = run_cli("check", "--project", project)
+    assert result.exit_code == 1
+    assert error_lines(result) == ["reports/c/[channel].md:3: title: template error: "
+                                   "'dict object' has no attribute 'chanel'"]
