@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 _LITERALS = re.compile(r"""'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/""", re.S)
-_IDENTS = re.compile(r'"((?:[^"]|"")+)"|\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}|([A-Za-z_][A-Za-z0-9_]*)')
 _PARAMS = re.compile(r"(?<![\w$])\$([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\})")
 _REFS = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -19,15 +18,74 @@ def _blank_literals(sql: str) -> str:
     return _LITERALS.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), sql)
 
 
-def referenced_names(sql: str, candidates: set[str] | frozenset[str]) -> set[str]:
-    """Which of `candidates` the SQL mentions as identifiers (`name`, `"name"` or `${name}`)."""
-    lowered = {c.lower(): c for c in candidates}
-    found = set()
-    for match in _IDENTS.finditer(_blank_literals(sql)):
-        word = next(g for g in match.groups() if g is not None).replace('""', '"')
-        if word.lower() in lowered:
-            found.add(lowered[word.lower()])
+_TOKENS = re.compile(r'"(?:[^"]|"")+"|\$\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}|[A-Za-z_][A-Za-z0-9_$]*|[(),.]|\S')
+# Keywords after which the next name is a relation (`from x`, `join x`, DuckDB's `pivot x`, ...).
+_BEFORE_RELATION = {"from", "join", "pivot", "unpivot", "summarize", "describe", "table", "update", "into"}
+_SKIP_BEFORE_RELATION = {"lateral", "only"}
+# Keywords that end a FROM list (after them a comma no longer introduces another relation).
+_END_OF_FROM = {"where", "group", "order", "having", "limit", "qualify", "window", "union", "except", "intersect",
+                "select", "returning", "offset", "set", "values", "pivot", "unpivot"}
+
+
+def _unquote(token: str) -> str:
+    return token[1:-1].replace('""', '"') if token.startswith('"') else token
+
+
+def relation_names(sql: str) -> set[str]:
+    """The names the SQL reads as relations (`from x`, `join y`, `from a, b`, `${z}`), lowercased;
+    a column or alias spelled like a query (`sum(amount) as total`) is not one."""
+    tokens = _TOKENS.findall(_blank_literals(sql))
+    found: set[str] = set()
+    depth = 0
+    from_depths: list[int] = []  # paren depths at which a FROM list is open
+    expect = False  # the next name is a relation
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        lower = token.lower()
+        if token.startswith("${"):
+            found.add(token[2:-1].strip().lower())
+            expect = False
+        elif token == "(":
+            depth += 1
+            expect = False
+        elif token == ")":
+            depth -= 1
+            while from_depths and from_depths[-1] > depth:
+                from_depths.pop()
+            expect = False
+        elif token == ",":
+            expect = bool(from_depths) and from_depths[-1] == depth
+        elif lower in _BEFORE_RELATION and not token.startswith('"'):
+            expect = True
+            if lower == "from" or lower == "join":
+                if not from_depths or from_depths[-1] != depth:
+                    from_depths.append(depth)
+        elif expect and lower in _SKIP_BEFORE_RELATION:
+            pass
+        elif expect and (token[0].isalpha() or token[0] in '_"'):
+            parts = [_unquote(token)]
+            while i + 2 < len(tokens) and tokens[i + 1] == "." and tokens[i + 2] not in "(),.":
+                parts.append(_unquote(tokens[i + 2]))
+                i += 2
+            is_function = i + 1 < len(tokens) and tokens[i + 1] == "("
+            if not is_function:
+                found.add(".".join(parts).lower())
+                if len(parts) > 1 and parts[0].lower() in ("main", "temp", "memory"):
+                    found.add(parts[-1].lower())
+            expect = False
+        else:
+            if lower in _END_OF_FROM and from_depths and from_depths[-1] == depth:
+                from_depths.pop()
+            expect = False
+        i += 1
     return found
+
+
+def referenced_names(sql: str, candidates: set[str] | frozenset[str]) -> set[str]:
+    """Which of `candidates` the SQL reads as relations (`from name`, `join "name"`, `${name}`)."""
+    used = relation_names(sql)
+    return {c for c in candidates if c.lower() in used}
 
 
 def parameter_names(sql: str) -> set[str]:

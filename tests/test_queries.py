@@ -9,6 +9,7 @@ from conftest import article, build_ok, error_lines, page, run_cli
 from gtmsite.errors import SiteError
 from gtmsite.queries import QueryResult, bound_parameters, order_queries, run_query
 from gtmsite.reports import Query
+from gtmsite.sqltext import relation_names
 
 
 def names(queries) -> list[str]:
@@ -250,3 +251,36 @@ def test_timestamp_with_time_zone_reads_as_utc(site):
     assert "At 2026-01-20 10:00:00; later" in html
     assert '<span class="gtm-value">2026-01-20 11:00</span>' in html
     assert "2026-01-01 00:00:00+00" in html
+
+
+@pytest.mark.parametrize(("sql", "relations"), [
+    ("select month, sum(amount) as total from deals group by 1", {"deals"}),
+    ('select * from won w join "Lost" l on w.id = l.id, crm.accounts a where x in (select id from sub)',
+     {"won", "lost", "crm.accounts", "sub"}),
+    ("select * from read_csv('x.csv'), b", {"b"}),
+    ("from won select stage where stage in (select stage from lost)", {"won", "lost"}),
+    ("select (select max(x) from m1) as m from t1, t2 as z union all select * from t3", {"m1", "t1", "t2", "t3"}),
+    ("select * from ${pipeline} order by amount", {"pipeline"}),
+    ("select 'from y' as s, \"from\" from t -- from z", {"t"}),
+    ("pivot monthly on stage using sum(total)", {"monthly"}),
+])
+def test_relation_names(sql, relations):
+    assert relation_names(sql) == relations
+
+
+def test_a_column_named_like_a_query_is_not_a_dependency(site):
+    project = site({"reports/index.md": """
+        # Totals
+
+        ```sql monthly
+        select date_trunc('month', created_at) as month, sum(amount) as total from deals group by 1
+        ```
+
+        ```sql total
+        select sum(total) as total from monthly
+        ```
+
+        Total: {{ total.first.total }}
+    """})
+    build_ok(project)
+    assert "Total: 4600" in article(page(project))

@@ -209,3 +209,17 @@ def test_a_model_named_like_a_schema_table_takes_the_bare_name(tmp_path):
         assert scalar(db, "select count(*) from crm.deals") == 2
     finally:
         db.close()
+
+
+def test_a_model_column_named_like_another_model_is_not_a_dependency(tmp_path):
+    make_site(tmp_path, {
+        "reports/index.md": "# Hi\n",
+        "sources/deals.csv": "id,amount\n1,10\n2,20\n",
+        "sources/models/by_id.sql": "select id, amount as total from deals",
+        "sources/models/total.sql": "select sum(total) as total from by_id",
+    })
+    db = open_db(tmp_path)
+    try:
+        assert scalar(db, "select total from total") == 30
+    finally:
+        db.close()
