@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -389,6 +389,8 @@ class Builder:
         if page.report is not None:
             report = page.report
             results, checks, problems, cached = self.page_results(report, page.params)
+            if page.templated:  # one report, many pages: say which page a check result is about
+                checks = [replace(c, page=page.url) for c in checks]
             outcome.checks, outcome.problems, outcome.cached, outcome.results = checks, problems, cached, results
             for query in report.queries:
                 if query.name not in results:

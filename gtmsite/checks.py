@@ -56,6 +56,7 @@ class CheckResult:
     check: Check
     passed: bool
     detail: str  # "(17 nulls)"
+    page: str = ""  # for a templated page: which of its pages ("/channels/paid-search/")
 
     @property
     def status(self) -> str:
@@ -64,7 +65,8 @@ class CheckResult:
     @property
     def message(self) -> str:
         label = "check warning" if self.check.warn else "check failed"
-        return f"{label}: {self.check.text} {self.detail}"
+        where = f" on page {self.page}" if self.page else ""
+        return f"{label}: {self.check.text} {self.detail}{where}"
 
 
 def parse_check(line: str, path: str, lineno: int | None, warn: bool = False) -> Check:

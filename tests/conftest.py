@@ -86,9 +86,12 @@ def article(html: str) -> str:
     return match.group(1)
 
 
+_SUMMARY = re.compile(r"^\d+ errors?[.;]")
+
+
 def error_lines(result) -> list[str]:
-    """The problem lines a failed command printed (without the closing summary line)."""
-    return [line for line in result.stderr.splitlines() if line and "nothing was published" not in line]
+    """The problem lines a failed command printed (without the closing "N errors." summary line)."""
+    return [line for line in result.stderr.splitlines() if line and not _SUMMARY.match(line)]
 
 
 @pytest.fixture

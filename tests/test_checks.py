@@ -149,7 +149,7 @@ q: row_count >= 5
         "reports/index.md:12: check failed: q.score: max < 9 (max is 9)",
         "reports/index.md:13: check failed: q.stage: accepted_values [New, Qualified] (unexpected value: 'Junk')",
     ]
-    assert "8 errors" not in result.stderr and "7 errors; nothing was published." in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("7 errors")
 
 
 def test_passing_checks_build_and_are_counted(tmp_path):
@@ -216,7 +216,7 @@ def test_site_toml_checks(tmp_path):
         "site.toml:5: check warning: leads.email: not_null (2 nulls)",
         "site.toml:1: check failed: leads: row_count > 100 (5 rows)",
     ]
-    assert "1 error; nothing was published." in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("1 error")
 
 
 def test_checks_on_models_and_schema_tables(tmp_path):
@@ -305,3 +305,24 @@ def test_checks_on_a_timestamp_with_time_zone(tmp_path):
     assert error_lines(result) == [
         "reports/index.md:10: check warning: e.ts: unique "
         "(1 duplicated value, e.g. 2026-01-20 10:00 x2)"]
+
+
+def test_a_check_on_a_templated_page_names_the_page(tmp_path):
+    project = leads_site(tmp_path, "q: row_count > 0\n", {"reports/stages/[stage].md": """
+        ---
+        pages: select distinct stage from leads order by 1
+        ---
+        ```sql mine
+        select * from leads where stage = $stage
+        ```
+
+        ```checks
+        mine: row_count >= 2
+        ```
+    """})
+    result = run_cli("check", "--project", project)
+    assert result.exit_code == 1
+    assert error_lines(result) == [
+        "reports/stages/[stage].md:9: check failed: mine: row_count >= 2 (1 rows) on page /stages/junk/",
+        "reports/stages/[stage].md:9: check failed: mine: row_count >= 2 (1 rows) on page /stages/qualified/",
+    ]
