@@ -41,8 +41,9 @@ def _print_problems(problems: list[Problem]) -> None:
         typer.secho(str(problem), err=True, fg=typer.colors.RED)
 
 
-def _run(action: Callable[[], None], debug: bool) -> None:
-    """Run a command; turn the library's errors into messages and exit codes (0, 1, 2)."""
+def _run(action: Callable[[], None], debug: bool, builds: bool = True) -> None:
+    """Run a command; turn the library's errors into messages and exit codes (0, 1, 2).
+    `builds=False` for commands that never build or publish (query, versions)."""
     try:
         action()
     except BuildFailed as exc:
@@ -50,13 +51,15 @@ def _run(action: Callable[[], None], debug: bool) -> None:
             typer.secho(str(warning), err=True, fg=typer.colors.YELLOW)
         _print_problems(exc.problems)
         noun = "error" if len(exc.problems) == 1 else "errors"
-        typer.secho(f"{len(exc.problems)} {noun}; nothing was published.", err=True, fg=typer.colors.RED, bold=True)
+        tail = "; nothing was published." if builds else "."
+        typer.secho(f"{len(exc.problems)} {noun}{tail}", err=True, fg=typer.colors.RED, bold=True)
         raise typer.Exit(exc.exit_code) from None
     except SiteError as exc:
         typer.secho(str(exc), err=True, fg=typer.colors.RED)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        typer.secho("interrupted; nothing was published.", err=True, fg=typer.colors.RED)
+        typer.secho("interrupted; nothing was published." if builds else "interrupted.", err=True,
+                    fg=typer.colors.RED)
         raise typer.Exit(130) from None
     except Exception as exc:  # noqa: BLE001 - the one place unexpected errors are reported
         if debug:
@@ -134,7 +137,7 @@ def query(sql: str = typer.Argument(..., help="The SQL to run against the source
     """Run ad-hoc SQL against the sources and print the result."""
     from .adhoc import run_adhoc
 
-    _run(lambda: typer.echo(run_adhoc(project, sql, limit, csv_output)), debug)
+    _run(lambda: typer.echo(run_adhoc(project, sql, limit, csv_output)), debug, builds=False)
 
 
 @app.command()
@@ -186,7 +189,7 @@ def versions_list(project: Path = ProjectOption, output: Path | None = OutputOpt
             typer.echo(f"{v['id']:<16} {v.get('created', ''):<25} {v.get('pages', 0):>6} pages  "
                        f"checks {checks.get('passed', 0)}/{checks.get('warned', 0)}/{checks.get('failed', 0)}  "
                        f"data {v.get('data_fingerprint', '')[:10]}  git {commit}{aliases}")
-    _run(action, debug)
+    _run(action, debug, builds=False)
 
 
 @versions_app.command("diff")
@@ -214,7 +217,7 @@ def versions_diff(a: str = typer.Argument(..., help="The older version id."),
         comparison = compare(read_manifest(root / "v" / resolved[0]), read_manifest(root / "v" / resolved[1]),
                              resolved[0], resolved[1], rows)
         typer.echo(comparison_text(comparison))
-    _run(action, debug)
+    _run(action, debug, builds=False)
 
 
 @versions_app.command("prune")
@@ -227,7 +230,7 @@ def versions_prune(keep: int = typer.Option(..., "--keep", min=1, help="How many
     def action() -> None:
         dropped = prune(_output_dir(project, output), keep)
         typer.echo(f"removed {len(dropped)} version(s){': ' + ', '.join(v['id'] for v in dropped) if dropped else ''}")
-    _run(action, debug)
+    _run(action, debug, builds=False)
 
 
 def _version_callback(value: bool) -> None:

@@ -204,6 +204,9 @@ class Database:
                 attach_external(con, ext)
             except SiteError as exc:
                 problems.append(exc.problem)
+        if problems:
+            con.close()
+            raise BuildFailed(problems, 2)
         schemas = {s.schema for s in self.sources.data} - {"main"}
         for schema in sorted(schemas):
             con.execute(f"create schema if not exists {quote_ident(schema)}")
