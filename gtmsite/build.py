@@ -199,7 +199,8 @@ class Builder:
             problems.append(Problem("reports/", None, "no reports/ folder: write reports/index.md"))
         raise_problems(problems)
         code_cache = self.config.project / self.config.cache_dir / "templates" if self.use_cache else None
-        compiled = {r.rel: compile_report(self.body_env, r.rel, r.body, r.meta.title, code_cache) for r in reports}
+        compiled = {r.rel: compile_report(self.body_env, r.rel, r.body, r.meta.title, code_cache, r.meta.title_line)
+                    for r in reports}
         template_rows, problems = self.template_rows(reports)
         pages, plan_problems = plan_pages(reports, template_rows, self.config.title)
         problems += plan_problems
@@ -260,9 +261,10 @@ class Builder:
             if page.templated and page.report is not None and page.report.meta.title:
                 try:
                     title = render_title(compiled[page.report.rel], page.report.meta.title, page.params,
-                                         page.report.rel)
+                                         page.report.rel, page.report.meta.title_line)
                 except SiteError as exc:
-                    problems.append(exc.problem)
+                    if exc.problem not in problems:  # the same mistake on every page of the report: say it once
+                        problems.append(exc.problem)
                     title = page.title
                 page = Page(page.url, title, page.report, page.params, page.order, page.hidden, page.templated)
             out.append(page)

@@ -119,24 +119,27 @@ def value(ctx: ComponentContext, q: Any, column: str, row: int = 0, fmt: str | N
 
 
 @component("delta")
-def delta(ctx: ComponentContext, q: Any, column: str, fmt: str = "pct1", row: int = 0) -> str:
+def delta(ctx: ComponentContext, q: Any, column: str, fmt: str = "pct1", row: int = 0,
+          down_is_good: bool = False) -> str:
+    """A signed change, green when it is good news (a rise, or a fall with `down_is_good`, e.g. CAC)."""
     result = ctx.result(q, "delta")
     index = check_column(result, column)
     raw = result.rows[row][index] if len(result.rows) > row else None
-    return delta_html(raw, fmt)
+    return delta_html(raw, fmt, down_is_good=down_is_good)
 
 
-def delta_html(raw: Any, fmt: str | None, suffix: str = "") -> str:
+def delta_html(raw: Any, fmt: str | None, suffix: str = "", down_is_good: bool = False) -> str:
     if raw is None:
         return f'<span class="gtm-delta neutral">{format_value(None)}</span>'
     number = float(raw)
     direction = "up" if number > 0 else "down" if number < 0 else "neutral"
     arrow = {"up": "\u25b2", "down": "\u25bc", "neutral": "\u25b6"}[direction]
+    mood = "neutral" if direction == "neutral" else ("good" if (direction == "up") != down_is_good else "bad")
     sign = "+" if number > 0 else ""
     text = format_value(raw, fmt)
     if sign and not text.startswith(("-", "+")):
         text = sign + text
-    return (f'<span class="gtm-delta {direction}"><span aria-hidden="true">{arrow}</span> '
+    return (f'<span class="gtm-delta {direction} {mood}"><span aria-hidden="true">{arrow}</span> '
             f'{escape(text)}{escape(suffix)}</span>')
 
 
@@ -158,7 +161,8 @@ _AGGREGATES: dict[str, Callable[[list], Any]] = {
 @component("big_value")
 def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None, title: str | None = None,
               fmt: str | None = None, comparison: str | None = None, comparison_fmt: str = "pct1",
-              comparison_title: str | None = None, sparkline: str | None = None) -> str:
+              comparison_title: str | None = None, sparkline: str | None = None,
+              down_is_good: bool = False) -> str:
     result = ctx.result(q, "big_value")
     check_column(result, value)
     if agg is not None and agg not in _AGGREGATES:
@@ -176,13 +180,25 @@ def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None,
         if previous not in (None, 0) and raw is not None:
             change = (float(raw) - float(previous)) / abs(float(previous))
         label = comparison_title or f"vs {column_label(comparison).lower()}"
-        parts.append(f'<div class="gtm-bv-comparison">{delta_html(change, comparison_fmt)} '
+        parts.append(f'<div class="gtm-bv-comparison">{delta_html(change, comparison_fmt, down_is_good=down_is_good)} '
                      f'<span class="gtm-bv-label">{escape(label)}</span></div>')
     if sparkline:
         check_column(result, sparkline)
         parts.append(sparkline_svg(result.column(value)))
     parts.append("</div>")
     return "".join(parts)
+
+
+_RATE_WORDS = ("rate", "ratio", "pct", "percent", "share", "avg", "average", "mean", "median", "margin",
+               "probability", "conversion", "per_", "_per", "cac", "ltv", "payback", "score", "nps")
+
+
+def is_additive(column: str, fmt: str | None) -> bool:
+    """Whether a totals row should add this column up: counts and amounts yes, rates and averages no."""
+    name = column.lower()
+    if fmt in ("pct", "pct1", "date", "month", "datetime") or any(w in name for w in _RATE_WORDS):
+        return False
+    return not name.endswith(("_id", "id", "year", "month", "day"))
 
 
 def sparkline_svg(values: list[Any], width: int = 120, height: int = 28) -> str:
@@ -201,7 +217,7 @@ def sparkline_svg(values: list[Any], width: int = 120, height: int = 28) -> str:
 
 @component("table")
 def table(ctx: ComponentContext, q: Any, columns: list[str] | None = None, fmt: dict[str, str] | None = None,
-          sort: bool = True, search: bool = True, page_size: int = 25, totals: bool = False,
+          sort: bool = True, search: bool = True, page_size: int = 25, totals: bool | list[str] = False,
           download: bool = True, title: str | None = None, filter: str | None = None) -> str:
     result = ctx.result(q, "table")
     if isinstance(columns, str):
@@ -243,9 +259,13 @@ def table(ctx: ComponentContext, q: Any, columns: list[str] | None = None, fmt: 
         out.append("</tr>")
     out.append("</tbody>")
     if totals:
+        summed = set(totals) if isinstance(totals, (list, tuple)) else {
+            c for c, f, is_num in zip(shown, formats, numeric) if is_num and is_additive(c, f)}
+        for column in summed:
+            check_column(result, column)
         out.append('<tfoot><tr>')
-        for n, (i, f, is_num) in enumerate(zip(indexes, formats, numeric)):
-            if is_num:
+        for n, (column, i, f) in enumerate(zip(shown, indexes, formats)):
+            if column in summed:
                 total = _AGGREGATES["sum"]([row[i] for row in result.rows])
                 out.append(f'<td class="num">{cell(total, f)}</td>')
             else:

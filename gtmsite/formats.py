@@ -132,8 +132,16 @@ def column_label(column: str) -> str:
     """`win_rate_pct1` -> `Win Rate`; `new_arr_usd` -> `New ARR`."""
     base = _SUFFIX.sub("", column) or column
     words = [w for w in re.split(r"[_\s]+", base) if w]
-    return " ".join(w.upper() if w.lower() in ACRONYMS else (w if w[:1].isupper() else w.capitalize())
-                    for w in words) or column
+    return " ".join(_word(w) for w in words) or column
+
+
+def _word(word: str) -> str:
+    lower = word.lower()
+    if lower in ACRONYMS:
+        return word.upper()
+    if lower.endswith("s") and lower[:-1] in ACRONYMS:  # mqls -> MQLs
+        return word[:-1].upper() + "s"
+    return word if word[:1].isupper() else word.capitalize()
 
 
 def is_numeric_type(type_name: str) -> bool:

@@ -10,6 +10,7 @@ import hashlib
 import marshal
 import os
 import re
+import secrets
 import sys
 import threading
 import traceback
@@ -33,8 +34,7 @@ from .formats import format_value
 from .queries import QueryFailed, QueryResult
 from .site import relative_url, slugify
 
-_MD_SPECIAL = {c: f"&#{ord(c)};" for c in "\\`*_[]|~#"}
-_PLACEHOLDER = re.compile(r"(<p>)?gtmX(\d+)Xgtm(</p>)?")
+_ESCAPES = {c: f"&#{ord(c)};" for c in "\\`*_[]|~#'\""} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def escape_text(value: Any) -> Markup:
@@ -42,8 +42,8 @@ def escape_text(value: Any) -> Markup:
     so `<script>` stays text and `[x](javascript:...)` never becomes a link."""
     if hasattr(value, "__html__"):
         return Markup(value.__html__())
-    text = str(escape(format_value(value) if value is None else value))
-    return Markup("".join(_MD_SPECIAL.get(c, c) for c in text))
+    text = format_value(value) if value is None else str(value)
+    return Markup("".join(_ESCAPES.get(c, c) for c in text))
 
 
 def _finalize(value: Any) -> Any:
@@ -69,15 +69,18 @@ class CompiledReport:
 
 
 def compile_report(env: jinja2.Environment, rel: str, body: str, title: str | None,
-                   code_cache: Path | None = None) -> CompiledReport:
+                   code_cache: Path | None = None, title_line: int = 1) -> CompiledReport:
     """Compile a report's body once (templated reports render it once per row); the compiled code is
     kept in `code_cache` by the body's hash, so an unchanged report is not compiled again."""
     try:
         code = _compiled_code(env, rel, body, code_cache)
         template = env.template_class.from_code(env, code, env.make_globals(None), None)
-        title_template = env.from_string(title) if title and "{" in title else None
     except jinja2.TemplateSyntaxError as exc:
         return CompiledReport(None, None, Problem(rel, exc.lineno, f"template error: {exc.message}"))
+    try:
+        title_template = env.from_string(title) if title and "{" in title else None
+    except jinja2.TemplateSyntaxError as exc:
+        return CompiledReport(None, None, Problem(rel, title_line, f"title: template error: {exc.message}"))
     return CompiledReport(template, title_template)
 
 
@@ -101,13 +104,13 @@ def _compiled_code(env: jinja2.Environment, rel: str, body: str, code_cache: Pat
     return code
 
 
-def render_title(compiled: CompiledReport, title: str, params: dict[str, Any], rel: str) -> str:
+def render_title(compiled: CompiledReport, title: str, params: dict[str, Any], rel: str, line: int = 1) -> str:
     if compiled.title is None:
         return title
     try:
         return Markup(compiled.title.render(params=params)).unescape()
     except Exception as exc:  # noqa: BLE001 - any template failure becomes a located problem
-        raise SiteError(f"title: template error: {exc}", rel, 1) from None
+        raise SiteError(f"title: template error: {exc}", rel, line) from None
 
 
 @dataclass
@@ -131,7 +134,8 @@ def render_body(compiled: CompiledReport, rel: str, results: dict[str, QueryResu
     ctx = ComponentContext(results, show_sql, url, data_url, state)
     problems: list[Problem] = []
     fragments: list[str] = []
-    functions = {name: _bind(name, fn, ctx, compiled.template, rel, problems, fragments)
+    nonce = secrets.token_hex(6)
+    functions = {name: _bind(name, fn, ctx, compiled.template, rel, problems, fragments, nonce)
                  for name, fn in COMPONENTS.items()}
     variables = {**page_vars, **functions, **results, "params": params, "url": url}
     try:
@@ -144,19 +148,28 @@ def render_body(compiled: CompiledReport, rel: str, results: dict[str, QueryResu
     md = _markdown(url)
     html = md.convert(text)
     toc = getattr(md, "toc_tokens", [])
-    html = _PLACEHOLDER.sub(lambda m: _unplace(m, fragments), html)
+    html = _placeholders(nonce).sub(lambda m: _unplace(m, fragments), html)
     return BodyOutput(html, toc, problems, state.kpis, state.notes, state.used_queries, state.charts)
 
 
+def _placeholders(nonce: str) -> re.Pattern:
+    """Components stand in the Markdown as `gtmX<nonce>X<n>Xgtm`; the nonce is new for every page, so data
+    can never spell a placeholder."""
+    return re.compile(rf"(<p>)?gtmX{nonce}X(\d+)Xgtm(</p>)?")
+
+
 def _unplace(match: re.Match, fragments: list[str]) -> str:
-    html = fragments[int(match.group(2))]
+    index = int(match.group(2))
+    if index >= len(fragments):
+        return match.group(0)
+    html = fragments[index]
     if match.group(1) and match.group(3):
         return html
     return (match.group(1) or "") + html + (match.group(3) or "")
 
 
 def _bind(name: str, fn: Callable[..., str], ctx: ComponentContext, template: jinja2.Template, rel: str,
-          problems: list[Problem], fragments: list[str]) -> Callable[..., Markup]:
+          problems: list[Problem], fragments: list[str], nonce: str) -> Callable[..., Markup]:
     def call(*args: Any, **kwargs: Any) -> Markup:
         line = _calling_line(template, rel)
         try:
@@ -168,7 +181,7 @@ def _bind(name: str, fn: Callable[..., str], ctx: ComponentContext, template: ji
             problems.append(Problem(rel, line, f"{name}: {exc.message}"))
             html = f'<div class="gtm-error">{escape(name)}: {escape(exc.message)}</div>'
         fragments.append(html)
-        return Markup(f"gtmX{len(fragments) - 1}Xgtm")
+        return Markup(f"gtmX{nonce}X{len(fragments) - 1}Xgtm")
     call.__name__ = name
     return call
 

@@ -46,6 +46,7 @@ class FrontMatter:
     show_sql: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     pages_line: int = 1  # line of `pages:`, for errors in that query
+    title_line: int = 1  # line of `title:`, for errors in a templated title
     pages_fence_line: int = 0  # the line before the query's first line (as a fence's line is for a query)
 
 
@@ -193,6 +194,7 @@ def _front_matter(data: dict[str, Any], block: list[str], rel: str) -> FrontMatt
         show_sql=data.get("show_sql"),
         extra={k: v for k, v in data.items() if k not in FRONT_MATTER_KEYS},
         pages_line=line_of("pages"),
+        title_line=line_of("title"),
         pages_fence_line=_pages_fence_line(block, line_of("pages")) if data.get("pages") else 0,
     )
 

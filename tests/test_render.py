@@ -321,8 +321,6 @@ def test_page_title_in_head(site):
     assert "<title>Open pipeline · Test Site</title>" in page(project, "/pipeline/")
 
 
-@pytest.mark.xfail(strict=True, reason="render.py swaps component placeholders (gtmX<n>Xgtm) back in after Markdown "
-                   "without telling them from data: a value spelled like one becomes a component's HTML")
 def test_data_spelled_like_a_placeholder_stays_text(site):
     project = site({"reports/index.md": """
         # P
@@ -339,8 +337,6 @@ def test_data_spelled_like_a_placeholder_stays_text(site):
     assert "<p>A: gtmX0Xgtm</p>" in article(page(project))
 
 
-@pytest.mark.xfail(strict=True, reason="render.py: a value spelled like a placeholder with no component behind it "
-                   "(gtmX7Xgtm) raises IndexError: the build stops with 'internal error'")
 def test_data_spelled_like_a_missing_placeholder_does_not_crash(site):
     project = site({"reports/index.md": "# P\n\n```sql q\nselect 'gtmX7Xgtm' as b\n```\n\nB: {{ q.first.b }}\n"})
     result = run_cli("build", "--project", project)

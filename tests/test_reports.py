@@ -56,7 +56,8 @@ select * from ${pipeline} order by amount desc limit 1
 
 def test_front_matter_queries_and_checks():
     report = parse(REPORT, "reports/pipeline.md")
-    assert report.meta == FrontMatter(title="Pipeline", description="Open pipeline by stage", order=2, hidden=False)
+    assert report.meta == FrontMatter(title="Pipeline", description="Open pipeline by stage", order=2, hidden=False,
+                                      title_line=2)
     assert report.meta.extra == {"owner": "revops"}
     assert report.queries == (
         Query("pipeline", "select stage, sum(amount) as amount\nfrom deals\ngroup by all", 11),

@@ -263,8 +263,6 @@ def test_templated_title_from_params(people_site):
     assert "<title>Person: Paid Search · GTM Analytics</title>" in page(people_site, "/people/paid-search/")
 
 
-@pytest.mark.xfail(strict=True, reason="render.escape_text escapes ' to &#39; and then its # again to &#35;, "
-                   "so {{ params.name }} shows O&#39;Brien; render_title shows it in <title> too")
 def test_quote_in_an_inline_value_shows_as_a_quote(people_site):
     html = page(people_site, "/people/o-brien/")
     assert "Name: O'Brien." in text_of(article(html))
@@ -373,8 +371,6 @@ def test_templated_pages_built_in_parallel_keep_their_own_results(tmp_path):
         assert f"<p>ch{k:02d}=ch{k:02d} n=10 ids={ids}</p>" in page(project, f"/c/ch{k:02d}/")
 
 
-@pytest.mark.xfail(strict=True, reason="render.render_title/compile_report report a title template error at line 1, "
-                   "not at the title's line in the front matter")
 def test_title_template_error_points_at_the_title_line(site):
     project = site({"reports/index.md": "# Home\n", "reports/c/[channel].md": """
         ---
