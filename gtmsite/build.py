@@ -32,7 +32,7 @@ from .queries import QueryResult, ResultCache, order_queries, run_query
 from .render import CompiledReport, compile_report, make_body_environment, page_url_function, render_body, render_title
 from .reports import Query, Report, read_reports
 from .site import NavItem, Page, breadcrumbs, build_nav, plan_pages
-from .sources import Database, SourceSet, data_fingerprint, discover_sources
+from .sources import Database, SourceSet, discover_sources, fingerprints
 from .sqltext import quote_ident, quote_table
 from .svg import SvgRenderer, fill_svgs, vega_bundle
 from .theme import Theme, asset_url_function, load_theme, make_theme_environment
@@ -167,7 +167,8 @@ class Builder:
         self.use_cache = use_cache
         self.versioned = versioned
         self.sources: SourceSet = discover_sources(config)
-        self.fingerprint = data_fingerprint(self.sources, config)
+        self.prints = fingerprints(self.sources, config)
+        self.fingerprint = self.prints.site
         self.db = database if database is not None and database.sources == self.sources else Database(
             config, self.sources)
         self.select_pages = select_pages
@@ -246,7 +247,7 @@ class Builder:
         return rows, problems
 
     def cached_query(self, name: str, sql: str, rel: str, line: int) -> QueryResult:
-        key = ResultCache.key("query", self.fingerprint, sql)
+        key = ResultCache.key("query", self.prints.of_sql(sql), sql)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
@@ -303,7 +304,7 @@ class Builder:
 
     def cached_check(self, check: Check) -> CheckResult:
         clock = self.now.isoformat(timespec="minutes") if check.kind == "freshness" else ""
-        key = ResultCache.key("check", self.fingerprint, check.text, clock)
+        key = ResultCache.key("check", self.prints.of_sql(f"select * from {check.target}"), check.text, clock)
         cached = self.cache.get(key)
         if cached is not None:
             return CheckResult(check, cached[0], cached[1])
@@ -418,6 +419,10 @@ class Builder:
         self.write_html(outcome, html)
         return outcome
 
+    def page_fingerprint(self, report: Report) -> str:
+        """The fingerprint of the data a report's queries read (a change elsewhere leaves it alone)."""
+        return self.prints.of_sql(*(q.sql for q in report.queries))
+
     def show_sql(self, report: Report) -> bool:
         return report.meta.show_sql if report.meta.show_sql is not None else self.config.show_sql
 
@@ -445,7 +450,7 @@ class Builder:
         names = {q.name for q in report.queries}
         page_checks = [c for c in report.checks if c.target in names]
         clock = self.now.isoformat(timespec="minutes") if any(c.kind == "freshness" for c in page_checks) else ""
-        key = ResultCache.key("page", self.fingerprint, [(q.name, q.sql) for q in report.queries],
+        key = ResultCache.key("page", self.page_fingerprint(report), [(q.name, q.sql) for q in report.queries],
                               [c.text for c in page_checks], sorted(params.items(), key=lambda kv: kv[0]), clock)
         cached = self.cache.get(key)
         if cached is not None:

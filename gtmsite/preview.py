@@ -72,10 +72,12 @@ class Preview:
         chosen_keys: dict[str, str] = {}
 
         def select(pages: list[Page], nav: tuple[NavItem, ...]) -> list[Page]:
-            shared = f"{builder.fingerprint}\0{theme}\0{nav!r}\0{settings}"
+            sitemap = sorted((p.url, p.title) for p in pages)
+            shared = f"{theme}\0{nav!r}\0{sitemap!r}\0{settings}"
             chosen = []
             for page in pages:
-                inputs = page.report.source_hash if page.report else repr(page.listing)
+                inputs = f"{page.report.source_hash}\0{builder.page_fingerprint(page.report)}" if page.report \
+                    else repr(page.listing)
                 key = hashlib.sha256(f"{page.url}\0{page.title}\0{inputs}\0{sorted(page.params.items())!r}\0"
                                      f"{shared}".encode()).hexdigest()
                 if self.page_keys.get(page.url) != key or not (self.site_dir / page.output_path).exists():

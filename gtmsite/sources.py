@@ -121,31 +121,63 @@ def order_models(models: list[SourceFile]) -> list[SourceFile]:
     return ordered
 
 
-def data_fingerprint(sources: SourceSet, config: Config) -> str:
-    """A hash of every source file's content (and the external sources' settings).
+@dataclass(frozen=True)
+class Fingerprints:
+    """Hashes of the source data: of all of it, and of each table (a model's includes its inputs')."""
 
-    File hashes are remembered by (size, mtime) in the cache folder so an unchanged
-    multi-megabyte CSV is not read again just to learn that it did not change.
-    """
+    site: str
+    tables: dict[str, str]
+    external: str
+
+    def of_sql(self, *sql: str) -> str:
+        """The fingerprint of the data some SQL reads: the tables it names (and any external source).
+        A query is re-run when, and only when, the data it reads changed."""
+        names = referenced_names("\n".join(sql), set(self.tables))
+        text = "\0".join(f"{n}={self.tables[n]}" for n in sorted(names)) + "\0" + self.external
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def fingerprints(sources: SourceSet, config: Config) -> Fingerprints:
+    """Fingerprints of the source data, per table and for the site (see `data_fingerprint`)."""
+    hashes = file_hashes(sources, config)
+    site = hashlib.sha256()
+    for source in sources.files:
+        site.update(f"{source.rel}\0{source.table}\0{hashes[source.rel]}\n".encode())
+    external = hashlib.sha256("".join(f"{e.name}\0{e.type}\0{e.url}\n" for e in config.external_sources)
+                              .encode()).hexdigest()[:16] if config.external_sources else ""
+    site.update(external.encode())
+    tables: dict[str, str] = {}
+    for source in sources.data:
+        tables[source.table] = tables[source.name] = hashes[source.rel][:16]
+    names = {m.name for m in sources.models} | set(tables)
+    for model in sources.models:  # in dependency order: a model's inputs are fingerprinted first
+        sql = model.path.read_text(encoding="utf-8")
+        inputs = sorted(referenced_names(sql, names) - {model.name})
+        text = hashes[model.rel] + "".join(f"\0{n}={tables.get(n, '')}" for n in inputs)
+        tables[model.name] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return Fingerprints(site.hexdigest()[:16], tables, external)
+
+
+def data_fingerprint(sources: SourceSet, config: Config) -> str:
+    """A hash of every source file's content (and the external sources' settings)."""
+    return fingerprints(sources, config).site
+
+
+def file_hashes(sources: SourceSet, config: Config) -> dict[str, str]:
+    """Each source file's content hash. They are remembered by (size, mtime) in the cache folder so an
+    unchanged multi-megabyte CSV is not read again just to learn that it did not change."""
     memo_path = config.project / config.cache_dir / "file-hashes.json"
     try:
         memo = json.loads(memo_path.read_text())
     except (OSError, ValueError):
         memo = {}
-    digest = hashlib.sha256()
     fresh = {}
     for source in sources.files:
         stat = source.path.stat()
         key = f"{stat.st_size}:{stat.st_mtime_ns}"
         known = memo.get(source.rel)
-        if known and known[0] == key:
-            file_hash = known[1]
-        else:
-            file_hash = _hash_file(source.path)
+        file_hash = known[1] if known and known[0] == key else _hash_file(source.path)
         fresh[source.rel] = [key, file_hash]
-        digest.update(f"{source.rel}\0{source.table}\0{file_hash}\n".encode())
-    for ext in config.external_sources:
-        digest.update(f"external\0{ext.name}\0{ext.type}\0{ext.url}\n".encode())
     if fresh != memo:
         try:
             memo_path.parent.mkdir(parents=True, exist_ok=True)
@@ -154,7 +186,7 @@ def data_fingerprint(sources: SourceSet, config: Config) -> str:
             os.replace(tmp, memo_path)
         except OSError:
             pass
-    return digest.hexdigest()[:16]
+    return {rel: value[1] for rel, value in fresh.items()}
 
 
 def _hash_file(path: Path) -> str:
