@@ -332,12 +332,13 @@ class Builder:
         workers = max(1, self.config.worker_count)
         self.svg = SvgRenderer(self.svg_cache, workers, parallel=len(chosen) >= 20)
         pages = chosen
+        progress = Progress(len(pages), self.log)
         try:
             if workers == 1 or len(pages) < 4:
-                outcomes = [self.build_page(p, compiled) for p in pages]
+                outcomes = [progress.tick(self.build_page(p, compiled)) for p in pages]
             else:
                 with ThreadPoolExecutor(max_workers=workers) as pool:
-                    outcomes = list(pool.map(lambda p: self.build_page(p, compiled), pages))
+                    outcomes = list(pool.map(lambda p: progress.tick(self.build_page(p, compiled)), pages))
             for outcome in outcomes:
                 if outcome.charts:
                     self.write_page_with_charts(outcome)
@@ -553,6 +554,22 @@ class Builder:
         for asset in self.theme.assets:
             if self.writer.root is None or not (self.writer.root / "_assets" / asset.hashed).exists():
                 self.writer.write(f"_assets/{asset.hashed}", asset.path.read_bytes(), immutable=True)
+
+
+class Progress:
+    """`built 250/1000 pages` every tenth of a long build (the CLI hides it in CI and with --quiet)."""
+
+    def __init__(self, total: int, log: Log):
+        self.total, self.log, self.done = total, log, 0
+        self.step = max(1, total // 10) if total >= 100 else 0
+        self.lock = threading.Lock()
+
+    def tick(self, outcome: PageOutcome) -> PageOutcome:
+        with self.lock:
+            self.done += 1
+            if self.step and self.done % self.step == 0 and self.done < self.total:
+                self.log(f"built {self.done}/{self.total} pages")
+        return outcome
 
 
 def raise_problems(problems: list[Problem]) -> None:
