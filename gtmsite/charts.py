@@ -31,13 +31,18 @@ STATIC_WIDTH = 720
 DEFAULT_HEIGHT = 280
 CONFIG = {
     "font": "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif",
+    # Room for the points and labels at the plot's edges, which the SVG would otherwise cut in half.
+    "padding": {"top": 8, "right": 12, "bottom": 4, "left": 4},
     "view": {"stroke": None},
     "axis": {"labelColor": "#5b6475", "titleColor": "#5b6475", "gridColor": "#e3e6ec", "domainColor": "#c9ced8",
-             "tickColor": "#c9ced8", "labelFontSize": 11, "titleFontSize": 11, "titleFontWeight": 500},
+             "tickColor": "#c9ced8", "labelFontSize": 11, "titleFontSize": 11, "titleFontWeight": 500,
+             "labelSeparation": 6, "titlePadding": 8},
+    "axisXQuantitative": {"tickCount": {"expr": "ceil(width / 90)"}},  # no crowded money/percent ticks
     "legend": {"labelColor": "#5b6475", "titleColor": "#5b6475", "orient": "bottom", "labelFontSize": 11},
     "range": {"category": PALETTE},
     "bar": {"cornerRadiusEnd": 2},
-    "line": {"strokeWidth": 2},
+    "line": {"strokeWidth": 2, "strokeJoin": "round", "strokeCap": "round"},
+    "area": {"strokeJoin": "round"},
     "mark": {"color": PALETTE[0]},
 }
 
@@ -83,10 +88,19 @@ def chart_records(result: QueryResult, columns: list[str], ctx: ComponentContext
     return [{c: _json_value(row[i]) for c, i in zip(columns, indexes)} for row in rows]
 
 
+def _tick_format(formats: dict[str, Any]) -> dict[str, Any]:
+    """Axis ticks drop insignificant zeros (`12`, `12.5` rather than `12.0`, `12.5`); tooltips keep them."""
+    pattern = formats.get("format")
+    if formats.get("formatType") == "number" and isinstance(pattern, str) and \
+            len(pattern) > 2 and pattern[-1] in "f%" and pattern[-2].isdigit() and pattern[-3] == ".":
+        return {**formats, "format": pattern[:-1] + "~" + pattern[-1]}
+    return formats
+
+
 def _field(result: QueryResult, column: str, fmt: str | None, axis: bool = True, **extra: Any) -> dict:
     kind = _type_of(result, column)
     spec: dict[str, Any] = {"field": column, "type": kind, "title": column_label(column), **extra}
-    formats = _axis_format(column_format(column, fmt), kind)
+    formats = _tick_format(_axis_format(column_format(column, fmt), kind))
     if kind == "temporal":
         spec["scale"] = {"type": "utc"}
     if formats and axis:
@@ -213,7 +227,27 @@ def _xy_chart(ctx: ComponentContext, q: Any, kind: str, mark: str, x: str, y: An
                                             stack, horizontal))
     if mark != "bar" and types[0] == "temporal":
         _month_ticks(spec, result.column(x))
+    if types[0] == "nominal" and not horizontal:
+        _fit_category_labels(spec, result.column(x))
+    if horizontal and height is None:
+        groups = len(ys) if len(ys) > 1 else len(set(result.column(series))) if series else 1
+        per_category = 30 if stack is not False else max(30, 16 * groups)
+        legend = 44 if series or len(ys) > 1 else 0
+        height = max(DEFAULT_HEIGHT // 2, len(set(result.column(x))) * per_category + 40 + legend)
     return figure(ctx, result, kind, spec, records, title, height, filter)
+
+
+def _fit_category_labels(spec: dict, values: list[Any]) -> None:
+    """Category labels lie flat when they fit side by side at the chart's width, else they tilt."""
+    labels = {str(v) for v in values if v is not None}
+    if not labels:
+        return
+    fits = f"width / {len(labels)} >= {6.4 * max(map(len, labels)) + 10:.0f}"
+    for layer in spec.get("layer", [spec]):
+        axis = layer.get("encoding", {}).get("x", {}).get("axis")
+        if axis is not None and axis.get("labelAngle") == -30:
+            axis["labelAngle"] = {"expr": f"{fits} ? 0 : -30"}
+            axis["labelAlign"] = {"expr": f"{fits} ? 'center' : 'right'"}
 
 
 def _month_ticks(spec: dict, values: list[Any]) -> None:
@@ -246,7 +280,7 @@ def _build_xy(result: QueryResult, mark: str, x: str, ys: list[str], series: str
     transform = [{"fold": ys, "as": ["series", "value"]}] if len(ys) > 1 else []
     if len(ys) > 1:
         y_field = {"field": "value", "type": "quantitative", "title": None,
-                   "axis": _axis_format(y_fmt, "quantitative") or None}
+                   "axis": _tick_format(_axis_format(y_fmt, "quantitative")) or None}
         color = {"field": "series", "type": "nominal", "title": None, **_colors(colors)}
         labels_expr = "".join(f"datum.series === {json.dumps(c)} ? {json.dumps(column_label(c))} : " for c in ys)
         transform.append({"calculate": labels_expr + "datum.series", "as": "series"})
@@ -404,10 +438,10 @@ def funnel_chart(ctx: ComponentContext, q: Any, stage: str, value: str, title: s
     previous = None
     for row_stage, amount in zip(result.column(stage), values):
         step = (amount / previous) if previous else None
-        records.append({"stage": _json_value(row_stage), "value": amount,
+        label = format_value(amount, fmt) + (f" · {format_value(step, 'pct1')}" if step is not None else "")
+        records.append({"stage": _json_value(row_stage), "value": amount, "top": top,
                         "start": (top - amount) / 2, "end": (top + amount) / 2, "center": top / 2,
-                        "label": format_value(amount, fmt) + (f" · {format_value(step, 'pct1')}" if step is not None
-                                                              else ""),
+                        "label": label, "label_px": round(7.2 * len(label) + 16),
                         "of_first": format_value(amount / values[0], "pct1") if values and values[0] else "",
                         "step": format_value(step, "pct1") if step is not None else "\u2013"})
         previous = amount
@@ -428,8 +462,16 @@ def funnel_chart(ctx: ComponentContext, q: Any, stage: str, value: str, title: s
                                          {"field": "of_first", "title": "Of first step"}]}}
         layer = [bars]
         if labels:
-            layer.append({"mark": {"type": "text", "color": "#1c2230", "fontWeight": 600, "fontSize": 12},
+            # White on the bar where the label fits inside it at the chart's width, dark beside it where not.
+            fits = "datum.value / datum.top * width >= datum.label_px"
+            text = {"fontWeight": 600, "fontSize": 12}
+            layer.append({"transform": [{"filter": fits}],
+                          "mark": {"type": "text", "color": "#ffffff", **text},
                           "encoding": {"y": y, "x": {"field": "center", "type": "quantitative", "axis": None},
+                                       "text": {"field": "label"}}})
+            layer.append({"transform": [{"filter": f"!({fits})"}],
+                          "mark": {"type": "text", "color": "#1c2230", "align": "left", "dx": 6, **text},
+                          "encoding": {"y": y, "x": {"field": "end", "type": "quantitative", "axis": None},
                                        "text": {"field": "label"}}})
         return {"layer": layer}
 
@@ -478,7 +520,12 @@ def heatmap(ctx: ComponentContext, q: Any, x: str, y: str, value: str, title: st
         values = [r["value"] for r in records if isinstance(r["value"], (int, float))]
         middle = (min(values) + max(values)) / 2 if values else 0
         spec["layer"][1]["encoding"]["color"]["condition"]["test"] = f"datum.value > {middle!r}"
-    height = height or max(DEFAULT_HEIGHT, 24 * n_rows)
+        # Labels as large as a cell allows (at most 11px), hidden where the cells get too narrow to read them.
+        n_cols = max(1, len({r["x"] for r in records}))
+        chars = max((len(r["label"]) for r in records), default=1)
+        size = f"min(11, width / {n_cols} / {0.62 * chars + 0.6:.2f})"
+        spec["layer"][1]["mark"].update(fontSize={"expr": size}, opacity={"expr": f"{size} >= 7.5 ? 1 : 0"})
+    height = height or max(DEFAULT_HEIGHT, 26 * n_rows + 100)
     return figure(ctx, result, "heatmap", spec, records, title, height, filter)
 
 

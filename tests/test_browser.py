@@ -4,7 +4,9 @@ One fixture project is built three times (data changed in between, one page only
 build) with `base_url = "/analytics/"`, and served by a plain static HTTP server from the parent
 folder, as a project page on a static host would be. One browser is launched for the module; every
 test opens its own context, which records console errors, page errors and every request URL, and
-checks at the end that there were no errors and that no request left localhost.
+checks at the end that there were no errors and that no request left localhost. Also covered: a
+phone-width layout that never scrolls sideways, print (every row, light colours, static charts),
+reading without JavaScript, and `gtmsite serve`'s live reload and error overlay.
 
 Without /usr/bin/chromium (or Playwright) these tests skip, unless GTMSITE_REQUIRE_BROWSER=1 (CI).
 """
@@ -68,10 +70,14 @@ order: 0
 # Home
 
 ```sql totals
-select sum(amount) as total_usd0, count(*) as deals from deals
+select sum(amount) as total_usd0, count(*) as deals, max(amount) as biggest_usd0 from deals
 ```
 
+<div class="gtm-grid">
 {{ big_value(totals, value="total_usd0", title="Total") }}
+{{ big_value(totals, value="deals", title="Deals") }}
+{{ big_value(totals, value="biggest_usd0", title="Biggest deal") }}
+</div>
 
 Read the [charts](/charts/) and the [deals](/deals/).
 """
@@ -131,6 +137,12 @@ select id, account, channel, stage, amount from deals order by id
 ```
 
 {{ table(deals_list, fmt={"amount": "usd0"}, page_size=10) }}
+
+| Account | Channel | Stage | Amount | Created | A long column title | Another long column title |
+|:--|:--|:--|--:|:--|:--|:--|
+{% for row in deals_list %}| {{ row.account }} | {{ row.channel }} | {{ row.stage }} | {{ row.amount | fmt("usd0") }} \
+| 2026 | some long text here | more long text there |
+{% endfor %}
 """
 
 NEW_MD = """\
@@ -257,8 +269,13 @@ def nojs_session(browser) -> Iterator[Session]:
     yield from _session(browser, java_script_enabled=False)
 
 
+@pytest.fixture
+def phone_session(browser) -> Iterator[Session]:
+    yield from _session(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+
+
 def _session(browser, **options) -> Iterator[Session]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, **options)
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 800}, **options})
     recorder = Session(context)
     try:
         yield recorder
@@ -396,6 +413,47 @@ def test_theme_switch_toggles_and_persists(session: Session, versions: Versions)
     assert html.get_attribute("data-theme") == "auto"
     page.reload(wait_until="load")
     assert html.get_attribute("data-theme") == "auto"
+
+
+# -- phone and print -----------------------------------------------------------------------------
+
+
+def test_phone_layout_never_scrolls_sideways(phone_session: Session, versions: Versions) -> None:
+    for path in ("latest/", "latest/charts/", "latest/deals/"):
+        page = visit(phone_session, versions.url + path)
+        page.wait_for_function("() => [...document.querySelectorAll('.gtm-chart')].every(f =>"
+                               " f.classList.contains('gtm-live'))")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+    # KPI tiles two a row; wide tables scroll inside themselves.
+    page = visit(phone_session, versions.url + "latest/")
+    tops = page.eval_on_selector_all(".gtm-grid .gtm-big-value", "ts => ts.map(t => t.getBoundingClientRect().top)")
+    assert len(tops) == 3 and tops[0] == tops[1] < tops[2]
+    page = visit(phone_session, versions.url + "latest/deals/")
+    wide = page.locator(".report > table")
+    assert wide.evaluate("t => t.scrollWidth > t.clientWidth")
+    # The sidebar is behind the menu button.
+    sidebar = page.locator("#sidebar")
+    assert sidebar.is_hidden()
+    page.locator(".nav-toggle").click()
+    assert sidebar.is_visible()
+    assert page.locator(".nav-toggle").get_attribute("aria-expanded") == "true"
+
+
+def test_print_shows_every_row_and_the_static_charts(session: Session, versions: Versions) -> None:
+    page = visit(session, versions.url + "latest/charts/")
+    page.wait_for_function("() => document.querySelectorAll('.gtm-chart.gtm-live').length === 5")
+    page.locator(".theme-switch").click()  # dark on screen must still print light
+    page.emulate_media(media="print")
+    assert page.locator(".topbar").is_hidden() and page.locator("#sidebar").is_hidden()
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"
+    charts = page.locator(".gtm-chart")
+    for i in range(charts.count()):
+        assert charts.nth(i).locator(".gtm-chart-static svg").is_visible()
+        assert charts.nth(i).locator(".gtm-chart-live").is_hidden()
+    page = visit(session, versions.url + "latest/deals/")
+    page.emulate_media(media="print")
+    rows = page.locator(".gtm-table tbody tr")
+    assert rows.nth(41).is_visible() and page.locator(".gtm-pager").is_hidden()
 
 
 # -- versions ------------------------------------------------------------------------------------

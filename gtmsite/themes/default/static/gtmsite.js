@@ -7,7 +7,21 @@
   var switcher = document.querySelector(".theme-switch");
   if (switcher) {
     switcher.hidden = false;
-    var label = function () { switcher.textContent = { auto: "◐ Auto", dark: "☾ Dark", light: "☀ Light" }[root.dataset.theme || "auto"]; };
+    var label = function () {
+      var mode = root.dataset.theme || "auto";
+      var text = { auto: "Auto", dark: "Dark", light: "Light" }[mode];
+      switcher.innerHTML = "";
+      var icon = document.createElement("span");
+      icon.className = "ts-icon";
+      icon.setAttribute("aria-hidden", "true");
+      icon.textContent = { auto: "◐", dark: "☾", light: "☀" }[mode];
+      var name = document.createElement("span");
+      name.className = "ts-text";
+      name.textContent = " " + text;
+      switcher.appendChild(icon);
+      switcher.appendChild(name);
+      switcher.title = "Theme: " + text.toLowerCase() + " (click to switch)";
+    };
     label();
     switcher.addEventListener("click", function () {
       var next = { auto: "dark", dark: "light", light: "auto" }[root.dataset.theme || "auto"];
@@ -155,6 +169,7 @@
   function filtered(spec, figure) {
     var name = figure.getAttribute("data-filter");
     var select = name && inputs[name];
+    figure.classList.toggle("gtm-filtered", Boolean(select && select.value));
     if (!select || !select.value) return spec;
     var column = select.getAttribute("data-column");
     var copy = Object.assign({}, spec);
@@ -226,7 +241,10 @@
     versions.forEach(function (v) {
       var option = document.createElement("option");
       option.value = v.id;
-      option.textContent = v.id + (v.id === newest ? " (latest)" : "") + (v.label && v.label !== v.id ? " · " + v.label : "");
+      // The default label is the build's date and time, which the id already says: show only a label someone chose.
+      var chosen = v.label && v.label !== v.id && !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/.test(v.label);
+      option.textContent = v.id + (v.id === newest ? " (latest)" : "") + (chosen ? " · " + v.label : "");
+      if (v.label) option.title = v.label;
       if (v.id === mine) option.selected = true;
       select.appendChild(option);
     });
