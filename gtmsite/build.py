@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from .checks import Check, CheckResult, evaluate, parse_check
 from .components import Kpi
 from .config import Config
 from .errors import BuildFailed, Problem, SiteError
+from .output import Writer, parquet_of
 from .queries import QueryResult, ResultCache, order_queries, run_query
 from .render import CompiledReport, compile_report, make_body_environment, page_url_function, render_body, render_title
 from .reports import Query, Report, read_reports
@@ -36,68 +36,13 @@ from .sources import Database, SourceSet, discover_sources, fingerprints
 from .sqltext import quote_ident, quote_table
 from .svg import SvgRenderer, fill_svgs, vega_bundle
 from .theme import Theme, asset_url_function, load_theme, make_theme_environment
-from .versions import csv_text, result_digest
+from .versions import csv_text
 
 Log = Callable[[str], None]
 
 
 def _quiet(_: str) -> None:
     return None
-
-
-class Writer:
-    """Where a build's files go. The build writes through this, so `check` can write nothing."""
-
-    def __init__(self, root: Path | None, atomic: bool = False):
-        """`atomic`: each file replaced in one rename (the preview rewrites a folder being served)."""
-        self.root = root
-        self.atomic = atomic
-        self._written: set[str] = set()
-        self._lock = threading.Lock()
-
-    def write(self, rel: str, data: str | bytes, immutable: bool = False) -> None:
-        """Write a file; `immutable` (content-hashed names) skips a file that is already there."""
-        with self._lock:
-            if rel in self._written:
-                raise SiteError(f"two pages write the same file {rel}; rename one of them")
-            self._written.add(rel)
-        if self.root is None:
-            return
-        path = self.root / rel
-        if immutable and path.exists():
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        if self.atomic:
-            tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
-        else:
-            path.write_bytes(data)
-
-    def link(self, rel: str, source: Path) -> None:
-        """Place an existing file (e.g. from the cache) at `rel`: a hard link where possible."""
-        with self._lock:
-            if rel in self._written:
-                raise SiteError(f"two pages write the same file {rel}; rename one of them")
-            self._written.add(rel)
-        if self.root is None:
-            return
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists() and os.path.samefile(source, path):
-            return
-        tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
-        try:
-            os.link(source, tmp)
-        except OSError:
-            shutil.copyfile(source, tmp)
-        os.replace(tmp, path)
-
-    @property
-    def files(self) -> set[str]:
-        return set(self._written)
 
 
 @dataclass
@@ -509,38 +454,13 @@ class Builder:
                 self.writer.link(f"{folder}/{name}.parquet", parquet)
 
     def parquet_file(self, result: QueryResult) -> Path | None:
-        """The result as a Parquet file in the cache, made once per distinct result (by content)."""
-        digest = result_digest(result.columns, result.types, result.rows)
-        folder = self.config.project / self.config.cache_dir / "parquet"
-        path = folder / f"{digest}.parquet"
-        if path.exists():
-            return path
+        """The result as Parquet in the cache (made once per distinct result), to link into the version."""
         if self.writer.root is None:
             return None
-        folder.mkdir(parents=True, exist_ok=True)
         con = getattr(self._local, "scratch", None)
         if con is None:
             con = self._local.scratch = duckdb.connect()
-        tmp = folder / f"{digest}.{os.getpid()}.{threading.get_ident()}"
-        try:
-            tmp.with_suffix(".csv").write_text(csv_text(result.columns, result.rows), encoding="utf-8")
-            columns = ", ".join(f"cast(#{i + 1} as {kind}) as {quote_ident(name)}"
-                                for i, (name, kind) in enumerate(zip(result.columns, result.types)))
-            source = "read_csv($csv, header = true, all_varchar = true)"
-            if not result.rows:
-                columns = ", ".join(f"cast(null as {kind}) as {quote_ident(name)}"
-                                    for name, kind in zip(result.columns, result.types))
-                source = "(select 1) where false"
-            params = {"csv": str(tmp.with_suffix(".csv"))} if result.rows else {}
-            con.execute(f"copy (select {columns} from {source}) to '{tmp.with_suffix('.parquet')}' "
-                        "(format parquet)", params)
-            os.replace(tmp.with_suffix(".parquet"), path)
-            return path
-        except (duckdb.Error, OSError):
-            return None
-        finally:
-            tmp.with_suffix(".csv").unlink(missing_ok=True)
-            tmp.with_suffix(".parquet").unlink(missing_ok=True)
+        return parquet_of(result, self.config.project / self.config.cache_dir / "parquet", con)
 
     def render_extra(self, url: str, title: str, template: str, **variables: Any) -> None:
         """A page the site makes itself (what changed, checks), in the theme, at `url`."""

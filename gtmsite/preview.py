@@ -14,9 +14,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build import Builder, Log, Writer, _quiet
+from .build import Builder, Log, _quiet
 from .config import load_config
 from .errors import BuildFailed, Problem, SiteError
+from .output import Writer
 from .site import NavItem, Page
 from .sources import Database
 

@@ -13,9 +13,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .build import Builder, BuildResult, Log, Writer, _quiet
+from .build import Builder, BuildResult, Log, _quiet
 from .config import Config, load_config
 from .errors import BuildFailed, ConfigError
+from .output import Writer
 from .publish import publish_lock, publish_version, read_versions, staging_folder, tidy
 from .versions import (
     Comparison,
