@@ -35,7 +35,7 @@ from .site import NavItem, Page, breadcrumbs, build_nav, plan_pages
 from .sources import Database, SourceSet, discover_sources, fingerprints
 from .sqltext import quote_ident, quote_table
 from .svg import SvgRenderer, fill_svgs, vega_bundle
-from .theme import Theme, asset_url_function, load_theme, make_theme_environment
+from .theme import Theme, asset_url_function, has_asset_function, load_theme, make_theme_environment
 from .versions import csv_text
 
 Log = Callable[[str], None]
@@ -269,7 +269,8 @@ class Builder:
         by_url = {p.url: p for p in pages}
         asset = asset_url_function(self.theme, self.config.base_url)
         env = make_theme_environment(self.theme, {"asset": asset, "site": self.config, "nav": nav,
-                                                  "sidebar": self.sidebar, "versioned": self.versioned})
+                                                  "sidebar": self.sidebar, "versioned": self.versioned,
+                                                  "has_asset": has_asset_function(self.theme)})
         self.nav = nav
         self._sidebars: dict[int, str] = {}
         self.theme_env = env

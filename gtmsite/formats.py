@@ -11,6 +11,7 @@ from typing import Any
 
 NULL = "\u2013"  # en dash
 
+SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "in", "of", "on", "or", "per", "the", "to", "vs"}
 ACRONYMS = {"arr", "mrr", "cac", "ltv", "id", "sql", "mql", "kpi", "url", "usd", "eur", "acv", "nrr", "grr",
             "mau", "dau", "wau", "roi", "roas", "cpl", "cpc", "ctr", "sdr", "bdr", "ae", "crm", "yoy", "mom", "qoq"}
 
@@ -129,10 +130,10 @@ def column_format(column: str, explicit: str | None = None) -> str | None:
 
 
 def column_label(column: str) -> str:
-    """`win_rate_pct1` -> `Win Rate`; `new_arr_usd` -> `New ARR`."""
+    """`win_rate_pct1` -> `Win Rate`; `new_arr_usd` -> `New ARR`; `share_of_spend` -> `Share of Spend`."""
     base = _SUFFIX.sub("", column) or column
     words = [w for w in re.split(r"[_\s]+", base) if w]
-    return " ".join(_word(w) for w in words) or column
+    return " ".join(w.lower() if n and w.lower() in SMALL_WORDS else _word(w) for n, w in enumerate(words)) or column
 
 
 def _word(word: str) -> str:

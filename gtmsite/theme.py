@@ -81,6 +81,12 @@ def make_theme_environment(theme: Theme, globals_: dict[str, Any]) -> jinja2.Env
     return env
 
 
+def has_asset_function(theme: Theme) -> Callable[[str], bool]:
+    """`has_asset("custom.css")`: whether the theme (or the site's override) ships that file."""
+    names = {a.name for a in theme.assets}
+    return lambda name: name in names
+
+
 def asset_url_function(theme: Theme, base_url: str) -> Callable[[str], str]:
     """`asset("style.css")` -> "/base/_assets/style.3f2a1b9c.css" (absolute: shared by every page)."""
     hashed = {a.name: a.hashed for a in theme.assets}
