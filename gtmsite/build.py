@@ -270,7 +270,8 @@ class Builder:
         asset = asset_url_function(self.theme, self.config.base_url)
         env = make_theme_environment(self.theme, {"asset": asset, "site": self.config, "nav": nav,
                                                   "sidebar": self.sidebar, "versioned": self.versioned,
-                                                  "has_asset": has_asset_function(self.theme)})
+                                                  "has_asset": has_asset_function(self.theme)},
+                                     self.config.project / self.config.cache_dir / "theme" if self.use_cache else None)
         self.nav = nav
         self._sidebars: dict[int, str] = {}
         self.theme_env = env

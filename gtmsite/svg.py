@@ -107,19 +107,32 @@ def fill_svgs(html: str, svgs: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda m: scoped_ids(svgs[m.group(1)], "c" + m.group(1)[:8]), html)
 
 
-def vega_bundle(cache_dir: Path | None) -> bytes:
-    """The Vega + Vega-Lite + vega-embed bundle the site serves itself (no request to another host)."""
+def user_cache_dir() -> Path:
+    """gtmsite's cache shared by every project of this user (`$XDG_CACHE_HOME/gtmsite`)."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(root) / "gtmsite"
+
+
+def vega_bundle(project_cache: Path) -> bytes:
+    """The Vega + Vega-Lite + vega-embed bundle the site serves itself (no request to another host).
+
+    Making it takes seconds and depends only on the vl-convert version, so it is kept in the user's
+    cache (shared by all projects), or in the project's cache when that is not writable."""
     import vl_convert
 
-    version = getattr(vl_convert, "__version__", "0")
-    path = cache_dir / f"vega-bundle-{version}.js" if cache_dir else None
-    if path is not None and path.exists():
-        return path.read_bytes()
-    code = vl_convert.javascript_bundle(snippet="window.vegaEmbed = vegaEmbed; window.vega = vega;")
-    data = code.encode("utf-8")
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+    name = f"vega-bundle-{getattr(vl_convert, '__version__', '0')}.js"
+    candidates = [user_cache_dir() / name, project_cache / name]
+    for path in candidates:
+        if path.exists():
+            return path.read_bytes()
+    data = vl_convert.javascript_bundle(snippet="window.vegaEmbed = vegaEmbed; window.vega = vega;").encode()
+    for path in candidates:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+            break
+        except OSError:
+            continue
     return data

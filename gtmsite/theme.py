@@ -73,9 +73,16 @@ def _hashed_name(name: str, content: bytes) -> str:
     return f"{stem}.{digest}.{suffix}" if dot else f"{name}.{digest}"
 
 
-def make_theme_environment(theme: Theme, globals_: dict[str, Any]) -> jinja2.Environment:
+def make_theme_environment(theme: Theme, globals_: dict[str, Any], cache: Path | None = None) -> jinja2.Environment:
+    """The theme's Jinja environment; `cache` keeps compiled templates between builds."""
+    if cache is not None:
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            cache = None
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in theme.template_dirs]),
-                             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             bytecode_cache=jinja2.FileSystemBytecodeCache(str(cache)) if cache else None)
     env.globals.update(globals_)
     env.filters["fmt"] = lambda value, fmt=None: format_value(value, fmt)
     return env
