@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 from markupsafe import Markup, escape
 
+from . import __version__
 from .checks import Check, CheckResult, evaluate, parse_check
 from .components import Kpi
 from .config import Config
@@ -36,7 +37,7 @@ from .sources import Database, SourceSet, discover_sources, fingerprints
 from .sqltext import quote_ident, quote_table
 from .svg import SvgRenderer, fill_svgs, vega_bundle
 from .theme import Theme, asset_url_function, has_asset_function, load_theme, make_theme_environment
-from .versions import csv_text
+from .versions import PageSummary, csv_text
 
 Log = Callable[[str], None]
 
@@ -56,6 +57,8 @@ class PageOutcome:
     notes: list[str] = field(default_factory=list)
     results: dict[str, QueryResult] = field(default_factory=dict)
     cached: bool = False
+    key: str = ""  # the page's inputs (see Builder.page_keys)
+    reused: PageSummary | None = None  # the previous version's page, linked instead of rendered again
 
 
 @dataclass
@@ -102,9 +105,11 @@ class Builder:
 
     def __init__(self, config: Config, writer: Writer, log: Log = _quiet, use_cache: bool = True,
                  versioned: bool = False, database: Database | None = None,
-                 select_pages: Callable[[list[Page], tuple[NavItem, ...]], list[Page]] | None = None):
+                 select_pages: Callable[[list[Page], tuple[NavItem, ...]], list[Page]] | None = None,
+                 previous: tuple[Path, dict[str, PageSummary]] | None = None):
         """`database` lets the preview server keep the loaded sources between rebuilds; `select_pages`
-        lets it rebuild only the pages whose inputs changed."""
+        lets it rebuild only the pages whose inputs changed; `previous` (a version's folder and its pages)
+        lets a build link the pages whose inputs did not change instead of rendering them again."""
         self.config = config
         self.writer = writer
         self.log = log
@@ -117,6 +122,8 @@ class Builder:
         self.db = database if database is not None and database.sources == self.sources else Database(
             config, self.sources)
         self.select_pages = select_pages
+        self.previous = previous
+        self.keys: dict[str, str] = {}
         self.cache = ResultCache(config.project / config.cache_dir / "results" if use_cache else None)
         self.theme: Theme = load_theme(config)
         self.body_env = make_body_environment()
@@ -157,6 +164,7 @@ class Builder:
         self.log(f"{len(reports)} reports, {len(pages)} pages")
         table_checks = self.table_checks(reports)
         nav = build_nav(pages)
+        self.keys = self.page_keys(pages, nav)
         chosen = self.select_pages(pages, nav) if self.select_pages else pages
         outcomes = self.build_pages(pages, nav, chosen, compiled)
         notes = [n for o in outcomes for n in o.notes]
@@ -333,8 +341,48 @@ class Builder:
                 self._vega_url = f"{self.config.base_url}_assets/{name}"
             return self._vega_url
 
+    def page_keys(self, pages: list[Page], nav: tuple[NavItem, ...]) -> dict[str, str]:
+        """Each page's inputs as one hash: its report's text, its parameters, the data its queries read, and
+        what all pages share (theme, navigation, page titles, settings). Same key, same page."""
+        sitemap = sorted((p.url, p.title) for p in pages)
+        shared = f"{__version__}\0{self.theme.fingerprint}\0{nav!r}\0{sitemap!r}\0{self.config!r}\0{self.versioned}"
+        keys = {}
+        for page in pages:
+            report = page.report
+            inputs = f"{report.source_hash}\0{self.page_fingerprint(report)}" if report else repr(page.listing)
+            if report and any(c.kind == "freshness" for c in report.checks):
+                inputs += self.now.isoformat(timespec="minutes")
+            text = f"{page.url}\0{page.title}\0{inputs}\0{sorted(page.params.items())!r}\0{shared}"
+            keys[page.url] = hashlib.sha256(text.encode()).hexdigest()[:24]
+        return keys
+
+    def reuse_previous(self, page: Page, outcome: PageOutcome) -> bool:
+        """Link the previous version's copy of an unchanged page (and its data files) into this version."""
+        if self.previous is None or self.writer.root is None or page.report is None:
+            return False
+        folder, summaries = self.previous
+        summary = summaries.get(page.url)
+        source = folder / page.output_path
+        if summary is None or summary.key != outcome.key or not source.is_file():
+            return False
+        results, checks, problems, cached = self.page_results(page.report, page.params)
+        if not cached or problems:
+            return False
+        if page.templated:
+            checks = [replace(c, page=page.url) for c in checks]
+        outcome.results, outcome.checks, outcome.cached, outcome.reused = results, checks, True, summary
+        self.writer.link(page.output_path, source)
+        data = folder / "_data" / page.data_key
+        if data.is_dir():
+            for item in sorted(data.iterdir()):
+                if item.is_file():
+                    self.writer.link(f"_data/{page.data_key}/{item.name}", item)
+        return True
+
     def build_page(self, page: Page, compiled: dict[str, CompiledReport]) -> PageOutcome:
-        outcome = PageOutcome(page)
+        outcome = PageOutcome(page, key=self.keys.get(page.url, ""))
+        if self.reuse_previous(page, outcome):
+            return outcome
         url = page_url_function(page.url)
         body_html, toc, charts = "", [], {}
         if page.report is not None:

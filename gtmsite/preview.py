@@ -8,7 +8,6 @@ re-renders pages without running a query, and a one-report edit runs only that r
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -61,7 +60,6 @@ class Preview:
 
     def _rebuild(self) -> Rebuild:
         config = load_config(self.project)
-        settings = repr(config)
         builder = Builder(config, Writer(self.site_dir, atomic=True), self.log, use_cache=True)
         if self.database is not None and builder.fingerprint == self.fingerprint and \
                 self.database.sources == builder.sources:
@@ -69,18 +67,12 @@ class Preview:
         else:
             self.close()
             self.database, self.fingerprint = builder.db, builder.fingerprint
-        theme = builder.theme.fingerprint
         chosen_keys: dict[str, str] = {}
 
         def select(pages: list[Page], nav: tuple[NavItem, ...]) -> list[Page]:
-            sitemap = sorted((p.url, p.title) for p in pages)
-            shared = f"{theme}\0{nav!r}\0{sitemap!r}\0{settings}"
             chosen = []
             for page in pages:
-                inputs = f"{page.report.source_hash}\0{builder.page_fingerprint(page.report)}" if page.report \
-                    else repr(page.listing)
-                key = hashlib.sha256(f"{page.url}\0{page.title}\0{inputs}\0{sorted(page.params.items())!r}\0"
-                                     f"{shared}".encode()).hexdigest()
+                key = builder.keys[page.url]
                 if self.page_keys.get(page.url) != key or not (self.site_dir / page.output_path).exists():
                     chosen.append(page)
                     chosen_keys[page.url] = key

@@ -81,13 +81,14 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
         versions = read_versions(target)
         previous = versions[0]["id"] if versions else None
         staging = staging_folder(target)
-        builder = Builder(config, Writer(staging), log, use_cache, versioned=True)
+        before = read_manifest(target / "v" / previous) if previous else {}
+        builder = Builder(config, Writer(staging), log, use_cache, versioned=True,
+                          previous=(target / "v" / previous, before) if previous and use_cache else None)
         try:
             result = _successful(builder.run())
             existing = {v["id"] for v in versions} | {p.name for p in (target / "v").glob("*")}
             version_id = next_version_id(existing, builder.now, label or config.label)
             summaries = page_summaries(result)
-            before = read_manifest(target / "v" / previous) if previous else {}
             comparison = compare(before, {s.url: s for s in summaries}, previous, version_id,
                                  lambda vid, url, query: _rows(target, staging, version_id, vid, url, query))
             counts = result.check_counts()
@@ -113,6 +114,9 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
 def page_summaries(result: BuildResult) -> list[PageSummary]:
     summaries = []
     for outcome in result.outcomes:
+        if outcome.reused is not None:
+            summaries.append(outcome.reused)
+            continue
         queries = {name: QuerySummary(len(r.rows), list(r.columns), result_digest(r.columns, r.types, r.rows))
                    for name, r in outcome.results.items() if not r.failed}
         kpis, seen = [], {}
@@ -122,7 +126,7 @@ def page_summaries(result: BuildResult) -> list[PageSummary]:
             if seen[label] > 1:
                 label = f"{label} #{seen[label]}"
             kpis.append(KpiValue(label, json_safe(kpi.value), kpi.fmt))
-        summaries.append(PageSummary(outcome.page.url, outcome.page.title, queries, kpis))
+        summaries.append(PageSummary(outcome.page.url, outcome.page.title, queries, kpis, outcome.key))
     return summaries
 
 

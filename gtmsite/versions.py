@@ -40,6 +40,7 @@ class PageSummary:
     title: str
     queries: dict[str, QuerySummary] = field(default_factory=dict)
     kpis: list[KpiValue] = field(default_factory=list)
+    key: str = ""  # the page's inputs: an equal key in the next build means the same page
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def read_manifest(version_dir: Path) -> dict[str, PageSummary]:
     for page in data.get("pages", []):
         queries = {name: QuerySummary(**q) for name, q in page.get("queries", {}).items()}
         kpis = [KpiValue(**k) for k in page.get("kpis", [])]
-        pages[page["url"]] = PageSummary(page["url"], page.get("title", ""), queries, kpis)
+        pages[page["url"]] = PageSummary(page["url"], page.get("title", ""), queries, kpis, page.get("key", ""))
     return pages
 
 
