@@ -37,7 +37,8 @@ def test_unchanged_pages_are_linked_not_rendered_again(tmp_path):
 def test_a_changed_report_is_rendered_again_and_only_it(tmp_path):
     project = deals_site(tmp_path / "site", REPORTS)
     build_ok(project)
-    (project / "reports" / "other.md").write_text("# Other, renamed\n\n```sql t\nselect 2 as two\n```\n\n{{ table(t) }}\n")
+    renamed = "# Other, renamed\n\n```sql t\nselect 2 as two\n```\n\n{{ table(t) }}\n"
+    (project / "reports" / "other.md").write_text(renamed)
     build_ok(project)
     new, old = versions(project)
     assert inode(project, new, "index.html") == inode(project, old, "index.html")
