@@ -123,8 +123,17 @@ def _version_of(folder: Path) -> str | None:
 
 def _point_latest(output: Path, version_id: str) -> None:
     """Make `latest/` a hard-linked copy of `v/<id>/` (no extra disk), swapped in atomically."""
+    _swap_latest(output, _linked_copy(output, version_id))
+
+
+def _linked_copy(output: Path, version_id: str) -> Path:
+    """A hard-linked copy of `v/<id>/` in a hidden folder beside `latest/` (tidy() removes a stray one)."""
     fresh = Path(tempfile.mkdtemp(prefix=".latest-", dir=output)) / "site"
     shutil.copytree(output / "v" / version_id, fresh, copy_function=_link_or_copy)
+    return fresh
+
+
+def _swap_latest(output: Path, fresh: Path) -> None:
     latest = output / "latest"
     if latest.exists():
         exchange(fresh, latest)
@@ -154,6 +163,9 @@ def publish_version(staging: Path, output: Path, record: VersionRecord, keep: in
             shutil.rmtree(assets, ignore_errors=True)
         (output / "v").mkdir(exist_ok=True)
         os.rename(staging, output / "v" / record.id)
+        # The copy for latest/ is made before versions.json names the new version (it takes a while for
+        # a big site), so that versions.json and latest/ change one right after the other.
+        fresh = _linked_copy(output, record.id)
         versions = [{**v, "aliases": [a for a in v.get("aliases", []) if a != "latest"]}
                     for v in read_versions(output)]
         entry = asdict(record)
@@ -162,7 +174,7 @@ def publish_version(staging: Path, output: Path, record: VersionRecord, keep: in
         dropped = versions[keep:] if keep else []
         versions = versions[:keep] if keep else versions
         write_atomically(output / VERSIONS_FILE, json.dumps(versions, indent=2))
-        _point_latest(output, record.id)
+        _swap_latest(output, fresh)
         if not (output / "index.html").exists() or (output / "index.html").read_text() != redirect_html:
             write_atomically(output / "index.html", redirect_html)
         if versions_page is not None:

@@ -1,0 +1,293 @@
+"""Nothing published is ever lost (issue 4, "Nothing lost"): a failed build publishes nothing, a build
+killed with SIGKILL at any moment leaves the old site or the old site plus one complete new version,
+two builds at once are serialized, and latest/ costs no extra disk (hard links)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import make_site
+from versioning import (
+    DAY,
+    EPOCH,
+    assert_complete,
+    assert_consistent,
+    build,
+    build_ok,
+    files,
+    leftovers,
+    published,
+    set_data,
+    tree_hash,
+    versioned_site,
+    versions,
+)
+
+from gtmsite.publish import disk_usage
+
+# -- a failed build publishes nothing --------------------------------------------------------------
+
+BROKEN = {
+    "bad SQL": ("reports/pipeline.md", "from deals group by stage", "from dealz group by stage",
+                "Table with name dealz does not exist"),
+    "failed check": ("reports/pipeline.md", "by_stage: row_count > 0", "by_stage: row_count > 99",
+                     "check failed: by_stage: row_count > 99"),
+    "template error": ("reports/index.md", 'Won deals: {{ value(won, "deals") }}', "Won deals: {{ value(won, ",
+                       "reports/index.md:"),
+    "unknown column": ("reports/index.md", 'value(won, "deals")', 'value(won, "dealz")', "dealz"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BROKEN))
+def test_a_failed_build_publishes_nothing(tmp_path, kind):
+    project = versioned_site(tmp_path / "site")
+    build_ok(project)
+    set_data(project, 1)
+    build_ok(project)
+    output = project / "build"
+    before, before_files = tree_hash(output), files(output)
+    rel, old, new, message = BROKEN[kind]
+    text = (project / rel).read_text()
+    assert old in text
+    (project / rel).write_text(text.replace(old, new))
+    set_data(project, 2)  # the data changed too: a successful build would publish a new version
+    result = build(project)
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr
+    assert "nothing was published" in result.stderr
+    assert tree_hash(output) == before, "the output folder changed"
+    assert files(output) == before_files
+    assert leftovers(output) == []
+    # and once fixed, the next build publishes the next version on top
+    (project / rel).write_text(text)
+    build_ok(project)
+    assert len(assert_consistent(output)) == 3
+
+
+def test_a_failed_first_build_leaves_no_output_behind(tmp_path):
+    project = versioned_site(tmp_path / "site", {"reports/index.md": "```sql q\nselect * from nope\n```\n"})
+    result = build(project)
+    assert result.exit_code == 1
+    output = project / "build"
+    assert not (output / "versions.json").exists() and not (output / "latest").exists()
+    assert not output.exists() or {p.name for p in output.iterdir()} <= {".gtmsite.lock"}
+
+
+# -- SIGKILL at many moments -------------------------------------------------------------------------
+
+
+def slow_site(root: Path, pages: int = 40) -> Path:
+    """A site with `pages` templated pages (about two seconds a build), so kills land mid-build."""
+    rows = "".join(f"{i},acct-{i:03d},{i * 10}\n" for i in range(pages))
+    return make_site(root, {
+        "site.toml": '[site]\ntitle = "Slow"\n',
+        "sources/accounts.csv": "id,account,amount\n" + rows,
+        "reports/index.md": "# Accounts\n\n```sql n\nselect count(*) as accounts from accounts\n```\n\n"
+                            "{{ big_value(n, \"accounts\") }}\n",
+        "reports/accounts/[account].md": """
+            ---
+            title: "{{ params.account }}"
+            pages: select account from accounts order by account
+            ---
+
+            # {{ params.account }}
+
+            ```sql detail
+            select id, account, amount, (select sum(amount) from accounts) as total
+            from accounts where account = $account
+            ```
+
+            {{ big_value(detail, "amount") }}
+            """,
+    })
+
+
+def start_build(project: Path) -> subprocess.Popen:
+    env = {**os.environ, "CI": "true", "SOURCE_DATE_EPOCH": str(EPOCH)}
+    return subprocess.Popen([sys.executable, "-m", "gtmsite", "build", "--project", str(project)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _latest_id(output: Path) -> str | None:
+    try:
+        return json.loads((output / "latest" / "_version.json").read_text())["version"]["id"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def kill_when(project: Path, moment: str) -> str:
+    """Start a build and SIGKILL it at `moment`: a time in seconds, or the first sight of a phase of the
+    publish. Returns what happened ("killed ..." or "finished")."""
+    output = project / "build"
+    old_latest = _latest_id(output)
+    old_ids = {p.name for p in (output / "v").iterdir()}
+    old_hidden = {p.name for p in output.iterdir() if p.name.startswith(".")}  # a killed build's leftovers
+
+    def appeared(prefix: str) -> bool:
+        return any(p.name not in old_hidden for p in output.glob(prefix + "*"))
+
+    phases = {
+        "staging": lambda: appeared(".staging-"),
+        "renamed": lambda: bool({p.name for p in (output / "v").iterdir()} - old_ids),
+        "linking latest": lambda: appeared(".latest-"),
+        "latest swapped": lambda: _latest_id(output) not in (old_latest, None),
+    }
+    proc = start_build(project)
+    started = time.monotonic()
+    try:
+        while proc.poll() is None:
+            if moment in phases:
+                hit = phases[moment]()
+            else:
+                hit = time.monotonic() - started >= float(moment)
+            if hit:
+                proc.kill()
+                proc.wait()
+                return f"killed at {moment} after {time.monotonic() - started:.2f} s"
+            time.sleep(0 if moment in phases else 0.005)
+        return f"finished before {moment} ({proc.returncode})"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def assert_old_or_old_plus_one(output: Path, before: dict[str, bytes], before_ids: list[str],
+                               before_versions: list[dict]) -> str:
+    """The published site is exactly the old one, or the old one plus one complete new version."""
+    listed = assert_consistent(output)
+    ids = [v["id"] for v in listed]
+    now = published(output)
+    if ids == before_ids:
+        assert now == before, sorted(set(now) ^ set(before)) or [k for k in now if now[k] != before[k]]
+        return "old"
+    assert ids[1:] == before_ids, f"expected one new version on top of {before_ids}, got {ids}"
+    assert listed[1:] == [{**v, "aliases": []} for v in before_versions]
+    new = ids[0]
+    changing = ("latest/", "versions.json", "404.html")
+    for rel, data in before.items():
+        if not rel.startswith(changing):
+            assert now.get(rel) == data, f"{rel} changed"
+    assert all(rel.startswith((f"v/{new}/", "_assets/", *changing)) for rel in set(now) - set(before))
+    return "new"
+
+
+def test_sigkill_at_any_moment_leaves_the_old_site_or_the_complete_new_one(tmp_path):
+    project = slow_site(tmp_path / "site")
+    output = project / "build"
+    build_ok(project)
+    moments = ["0.05", "0.2", "0.5", "staging", "1.0", "renamed", "linking latest", "latest swapped", "1.6"]
+    outcomes = []
+    for n, moment in enumerate(moments):
+        with open(project / "sources" / "accounts.csv", "a") as handle:  # new data: a new version each time
+            handle.write(f"{1000 + n},acct-new-{n},{n}\n")
+        before_versions = versions(output)
+        before, before_ids = published(output), [v["id"] for v in before_versions]
+        what = kill_when(project, moment)
+        try:
+            state = assert_old_or_old_plus_one(output, before, before_ids, before_versions)
+        except AssertionError as exc:
+            raise AssertionError(f"{what}: {exc}") from None
+        outcomes.append(f"{what}: {state}; leftovers {leftovers(output)}")
+    print("\n".join(outcomes))
+    assert any("killed" in o and "leftovers []" not in o for o in outcomes), "no kill landed mid-build"
+    count = len(versions(output))
+    result = build(project)
+    assert result.exit_code == 0, result.output
+    assert leftovers(output) == [], "the next build tidies what killed builds left"
+    assert len(assert_consistent(output)) == count + 1
+
+
+def test_two_builds_at_once_are_serialized(tmp_path):
+    project = versioned_site(tmp_path / "site")
+    build_ok(project)
+    set_data(project, 1)
+    first, second = start_build(project), start_build(project)
+    outs = [p.communicate(timeout=60) for p in (first, second)]
+    assert first.returncode == 0 and second.returncode == 0, outs
+    listed = assert_consistent(project / "build")
+    ids = [v["id"] for v in listed]
+    assert len(ids) == 3 and len(set(ids)) == 3
+    assert sorted(ids[:2]) == sorted(line.split()[1] for out, _ in outs for line in out.decode().splitlines()
+                                     if line.startswith("version "))
+    # the second build (waiting for the lock) compared itself with the first
+    assert listed[0]["previous"] == ids[1] and listed[1]["previous"] == ids[2]
+    assert leftovers(project / "build") == []
+
+
+def test_latest_costs_no_extra_disk(tmp_path):
+    project = versioned_site(tmp_path / "site")
+    sizes = []
+    for step in range(3):
+        set_data(project, step)
+        build_ok(project)
+        sizes.append(disk_usage(project / "build"))
+    output = project / "build"
+    unique, total = disk_usage(output)
+    assert unique < total
+    latest_unique, latest_total = disk_usage(output / "latest")
+    assert unique <= total - latest_total, "latest/ is made of hard links to v/<newest>/"
+    for path in (output / "latest").rglob("*"):
+        if path.is_file():
+            twin = output / "v" / versions(output)[0]["id"] / path.relative_to(output / "latest")
+            assert path.stat().st_ino == twin.stat().st_ino, path
+    one_version, _ = disk_usage(output / "v" / versions(output)[0]["id"])
+    assets, _ = disk_usage(output / "_assets")
+    full_copies = 3 * (one_version + assets)  # three self-contained copies of the site, assets included
+    print(f"\n3 versions: {unique} bytes on disk; {total} bytes counting latest/'s links; "
+          f"{full_copies} bytes as 3 full copies with their own assets "
+          f"(after each build: {[u for u, _ in sizes]})")
+    assert unique < full_copies
+
+
+# A SIGKILL exactly between the two renames that publish a version: versions.json, then latest/.
+KILLED_BETWEEN = """
+import os, signal, sys
+import gtmsite.publish
+gtmsite.publish._swap_latest = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
+from gtmsite.cli import run
+sys.argv = ["gtmsite", "build", "--project", sys.argv[1]]
+run()
+"""
+
+
+def kill_between_versions_json_and_latest(project: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CI": "true", "SOURCE_DATE_EPOCH": str(EPOCH)}
+    return subprocess.run([sys.executable, "-c", KILLED_BETWEEN, str(project)], env=env, capture_output=True,
+                          timeout=60)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "versions.json and latest/ are replaced by two separate atomic renames; a SIGKILL in the microseconds "
+    "between them leaves versions.json naming the new version while latest/ still shows the old one, until "
+    "the next build's tidy() re-points latest/. Closing it needs another layout (e.g. versions.json served "
+    "from inside latest/ through a symlink), which static hosts do not all follow."))
+def test_sigkill_between_versions_json_and_latest(tmp_path):
+    project = versioned_site(tmp_path / "site")
+    build_ok(project)
+    set_data(project, 1)
+    assert kill_between_versions_json_and_latest(project).returncode == -9
+    assert_consistent(project / "build")
+
+
+def test_the_next_build_repairs_a_kill_between_versions_json_and_latest(tmp_path):
+    project = versioned_site(tmp_path / "site")
+    build_ok(project)
+    set_data(project, 1)
+    assert kill_between_versions_json_and_latest(project).returncode == -9
+    output = project / "build"
+    listed = versions(output)
+    assert [v["id"] for v in listed] == [f"{DAY}.2", DAY]  # the new version is complete and listed ...
+    assert_complete(output, f"{DAY}.2")
+    assert json.loads((output / "latest" / "_version.json").read_text())["version"]["id"] == DAY  # ... latest/ not
+    build_ok(project)
+    assert [v["id"] for v in assert_consistent(output)] == [f"{DAY}.3", f"{DAY}.2", DAY]
+    assert leftovers(output) == []
