@@ -28,7 +28,7 @@ from .checks import Check, CheckResult, evaluate, parse_check
 from .components import Kpi
 from .config import Config
 from .errors import BuildFailed, Problem, SiteError
-from .output import Writer, parquet_of
+from .output import Writer, parquet_from_table, parquet_of
 from .queries import QueryResult, ResultCache, order_queries, run_query
 from .render import CompiledReport, compile_report, make_body_environment, page_url_function, render_body, render_title
 from .reports import Query, Report, read_reports
@@ -462,6 +462,9 @@ class Builder:
                          ) -> tuple[dict[str, QueryResult], list[CheckResult], list[Problem]]:
         ordered, deps, problems = order_queries(report.queries, report.rel)
         needed_as_table = {d for ds in deps.values() for d in ds} | {c.target for c in page_checks}
+        snapshots = self.writer.root is not None  # every result becomes Parquet, straight from its temp table
+        if snapshots:
+            needed_as_table = {q.name for q in report.queries}
         cursor = self.cursor()
         results: dict[str, QueryResult] = {}
         failed: set[str] = set()
@@ -475,6 +478,8 @@ class Builder:
                     results[query.name] = run_query(cursor, query, params, report.rel,
                                                     materialize=query.name in needed_as_table)
                     self.count_query()
+                    if snapshots:
+                        parquet_from_table(results[query.name], quote_ident(query.name), self.parquet_cache, cursor)
                 except SiteError as exc:
                     failed.add(query.name)
                     problems.append(exc.problem)
@@ -510,7 +515,11 @@ class Builder:
         con = getattr(self._local, "scratch", None)
         if con is None:
             con = self._local.scratch = duckdb.connect()
-        return parquet_of(result, self.config.project / self.config.cache_dir / "parquet", con)
+        return parquet_of(result, self.parquet_cache, con)
+
+    @property
+    def parquet_cache(self) -> Path:
+        return self.config.project / self.config.cache_dir / "parquet"
 
     def render_extra(self, url: str, title: str, template: str, **variables: Any) -> None:
         """A page the site makes itself (what changed, checks), in the theme, at `url`."""

@@ -70,6 +70,21 @@ class Writer:
         return set(self._written)
 
 
+def parquet_from_table(result: QueryResult, table: str, folder: Path, con: duckdb.DuckDBPyConnection) -> None:
+    """Write a result that is still a (temp) table in DuckDB to the Parquet cache: no round trip."""
+    path = folder / f"{result_digest(result.columns, result.types, result.rows)}.parquet"
+    if path.exists():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.parquet")
+    try:
+        target = str(tmp).replace("'", "''")
+        con.execute(f"copy {table} to '{target}' (format parquet)")
+        os.replace(tmp, path)
+    except (duckdb.Error, OSError):
+        tmp.unlink(missing_ok=True)
+
+
 def parquet_of(result: QueryResult, folder: Path, con: duckdb.DuckDBPyConnection) -> Path | None:
     """A query result as a Parquet file in `folder`, named by the result's content (so made once).
     The rows go through a CSV file and are cast back to the query's own column types."""
