@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,6 @@ class Config:
     checks: tuple[SiteCheck, ...] = ()
     external_sources: tuple[ExternalSource, ...] = ()
     cache_dir: str = ".gtmsite-cache"
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def reports_dir(self) -> Path:
