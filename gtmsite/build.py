@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -162,11 +163,18 @@ class Builder:
         problems += title_problems
         raise_problems(problems)
         self.log(f"{len(reports)} reports, {len(pages)} pages")
-        table_checks = self.table_checks(reports)
         nav = build_nav(pages)
         self.keys = self.page_keys(pages, nav)
         chosen = self.select_pages(pages, nav) if self.select_pages else pages
-        outcomes = self.build_pages(pages, nav, chosen, compiled)
+        if any(_CHART_CALL.search(r.body) for r in reports):
+            self.svg = SvgRenderer(self.svg_cache, self.config.worker_count, parallel=len(chosen) >= 8)
+            self.svg.warm_up()
+        try:
+            table_checks = self.table_checks(reports)
+            outcomes = self.build_pages(pages, nav, chosen, compiled)
+        finally:
+            if self.svg is not None:
+                self.svg.close()
         notes = [n for o in outcomes for n in o.notes]
         all_checks = table_checks + [c for o in outcomes for c in o.checks]
         svg = self.svg
@@ -285,7 +293,8 @@ class Builder:
         self.theme_env = env
         self.pages_by_url = by_url
         workers = max(1, self.config.worker_count)
-        self.svg = SvgRenderer(self.svg_cache, workers, parallel=len(chosen) >= 20)
+        if self.svg is None:
+            self.svg = SvgRenderer(self.svg_cache, workers, parallel=len(chosen) >= 8)
         pages = chosen
         progress = Progress(len(pages), self.log)
         try:
@@ -316,9 +325,9 @@ class Builder:
 
     def write_page_with_charts(self, outcome: PageOutcome) -> None:
         svgs = {}
-        for key, future in outcome.charts.items():
+        for key in outcome.charts:
             try:
-                svgs[key] = future.result()
+                svgs[key] = self.svg.svg(key)
             except Exception as exc:  # noqa: BLE001 - a chart vl-convert cannot draw is the user's spec
                 outcome.problems.append(Problem(outcome.page.rel, None, f"chart could not be drawn: {exc}"))
                 svgs[key] = '<p class="gtm-error">This chart could not be drawn.</p>'
@@ -533,6 +542,9 @@ class Builder:
         for asset in self.theme.assets:
             if self.writer.root is None or not (self.writer.root / "_assets" / asset.hashed).exists():
                 self.writer.write(f"_assets/{asset.hashed}", asset.path.read_bytes(), immutable=True)
+
+
+_CHART_CALL = re.compile(r"\b(\w+_chart|histogram|heatmap|chart)\s*\(")
 
 
 class Progress:

@@ -13,9 +13,11 @@ import os
 import re
 import threading
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 _ID = re.compile(r'\bid="([^"]+)"')
+_TINY = {"data": {"values": [{"x": 1}]}, "mark": "point", "encoding": {"x": {"field": "x", "type": "quantitative"}}}
 
 
 def render_svg(spec: dict) -> str:
@@ -45,8 +47,20 @@ class SvgRenderer:
         self.rendered = 0
         self.cached = 0
         self._futures: dict[str, Future] = {}
+        self._specs: dict[str, dict] = {}
         self._lock = threading.Lock()
         self._executor: Executor | None = None
+
+    def warm_up(self) -> None:
+        """Start the renderer (vl-convert takes most of a second to start) while queries run, on a first
+        build: one where the cache holds no SVG yet, so charts will surely be drawn."""
+        if self.cache_dir is None or not self.cache_dir.exists() or not any(self.cache_dir.iterdir()):
+            pool = self._pool()
+            try:
+                for _ in range(self.workers if self.parallel else 1):
+                    pool.submit(render_svg, _TINY)
+            except BrokenProcessPool:
+                pass
 
     def _pool(self) -> Executor:
         if self._executor is None:
@@ -71,11 +85,32 @@ class SvgRenderer:
                 future.set_result(path.read_text(encoding="utf-8"))
                 self.cached += 1
             else:
-                future = self._pool().submit(render_svg, spec)
+                future = self._submit(spec)
                 future.add_done_callback(lambda f, key=key: self._store(key, f))
                 self.rendered += 1
             self._futures[key] = future
+            self._specs[key] = spec
             return future
+
+    def svg(self, key: str) -> str:
+        """The SVG for a requested key. Should the worker processes be unusable (they cannot start when
+        the calling program has no importable main module), it is drawn here instead."""
+        try:
+            return self._futures[key].result()
+        except BrokenProcessPool:
+            svg = render_svg(self._specs[key])
+            done: Future = Future()
+            done.set_result(svg)
+            self._store(key, done)
+            return svg
+
+    def _submit(self, spec: dict) -> Future:
+        try:
+            return self._pool().submit(render_svg, spec)
+        except BrokenProcessPool:
+            self.parallel = False
+            self._executor = None
+            return self._pool().submit(render_svg, spec)
 
     def _store(self, key: str, future: Future) -> None:
         path = self._path(key)
