@@ -83,6 +83,7 @@ def next_version_id(existing: set[str], when: dt.datetime, label: str = "") -> s
     """`2026-11-23`, then `2026-11-23.2` for a second build that day; or the label's slug."""
     base = re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-.") if label else when.strftime("%Y-%m-%d")
     base = base or when.strftime("%Y-%m-%d")
+    existing = existing | {"latest"}  # the alias of the newest version (`latest/`, `versions diff A latest`)
     if base not in existing:
         return base
     n = 2
@@ -120,6 +121,9 @@ class QueryChange:
     removed: int
 
 
+_FINER = {"usdm": "usd0", "usdk": "usd0", "usd0": "usd", "numk": "num0", "num0": "num2", "pct": "pct1", "pct1": ".3%"}
+
+
 @dataclass(frozen=True)
 class KpiChange:
     label: str
@@ -142,13 +146,24 @@ class KpiChange:
         except (TypeError, ValueError):
             return None
 
+    @property
+    def delta_text(self) -> str:
+        """The signed change in the KPI's format, or finer when that format rounds it away
+        ($6.6M -> $6.6M is "+$4,210", not "+$0M")."""
+        if self.delta is None:
+            return ""
+        text = format_value(self.delta, self.fmt)
+        if self.delta and not any(c in "123456789" for c in text):
+            text = format_value(self.delta, _FINER.get(self.fmt or "", ".3g"))
+        return ("+" if self.delta > 0 and not text.startswith("+") else "") + text
+
     def text(self) -> str:
         before, after = format_value(self.before, self.fmt), format_value(self.after, self.fmt)
         if self.delta is None:
             return f"{self.label}: {before} -> {after}"
-        sign = "+" if self.delta > 0 else ""
+        sign = "+" if self.relative and self.relative > 0 else ""
         rel = f", {sign}{self.relative * 100:.1f}%" if self.relative is not None else ""
-        return f"{self.label}: {before} -> {after} ({sign}{format_value(self.delta, self.fmt)}{rel})"
+        return f"{self.label}: {before} -> {after} ({self.delta_text}{rel})"
 
 
 @dataclass(frozen=True)
