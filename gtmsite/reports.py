@@ -7,6 +7,7 @@ right line of the file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any
 import yaml
 
 from .checks import Check, parse_check
-from .errors import Problem, SiteError
+from .errors import Problem, SiteError, undecodable
 from .sqltext import IDENTIFIER
 
 _FENCE_OPEN = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*?)\s*$")
@@ -74,8 +75,10 @@ class Report:
         return next((q for q in self.queries if q.name == name), None)
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_report(text: str, rel: str) -> Report:
-    """Parse one report. Raises SiteError for the first structural problem (with its line)."""
+    """Parse one report. Raises SiteError for the first structural problem (with its line).
+    Pure, so remembered: the preview re-reads every report on each change."""
     problems: list[Problem] = []
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     meta, body_start = _parse_front_matter(lines, rel)
@@ -216,7 +219,10 @@ def read_reports(reports_dir: Path, project: Path) -> tuple[list[Report], list[P
         rel = path.relative_to(project).as_posix()
         try:
             text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
+            problems.append(undecodable(rel, exc))
+            continue
+        except OSError as exc:
             problems.append(Problem(rel, None, f"cannot read this file: {exc}"))
             continue
         try:

@@ -127,29 +127,39 @@ def plan_pages(reports: list[Report], template_rows: dict[str, list[dict[str, An
     return pages, problems
 
 
+def _parent(folder: str) -> str:
+    """"/a/b/" -> "/a/"; "/a/" -> "/"."""
+    return posixpath.dirname(folder.rstrip("/")).rstrip("/") + "/"
+
+
 def build_nav(pages: list[Page]) -> tuple[NavItem, ...]:
     """The sidebar tree: folders are sections (titled by their index page), ordered by `order` then title."""
     visible = [p for p in pages if not p.hidden and not p.templated]
     by_url = {p.url: p for p in visible}
+    in_folder: dict[str, list[Page]] = {}
+    for page in visible:
+        if page.url != "/":
+            in_folder.setdefault(page.section, []).append(page)
+    folders = {f for f in in_folder if f != "/"}
+    for folder in list(folders):  # every ancestor of a folder with pages is a folder too
+        while folder != "/":
+            folders.add(folder)
+            folder = _parent(folder)
+    sub_folders: dict[str, list[str]] = {}
+    for folder in folders:
+        if folder not in by_url:
+            sub_folders.setdefault(_parent(folder), []).append(folder)
 
     def children_of(folder: str) -> tuple[NavItem, ...]:
-        items = []
-        for page in visible:
-            if page.url == folder or page.section != folder:
-                continue
-            sub = children_of(page.url) if page.url.endswith("/") and page.url != "/" else ()
-            items.append(NavItem(page.title, page.url, page.order, sub))
-        folders = {p.section for p in visible if p.section.startswith(folder) and p.section != folder}
-        for sub_folder in sorted(folders):
-            if posixpath.dirname(sub_folder.rstrip("/")).rstrip("/") + "/" != folder or sub_folder in by_url:
-                continue
-            name = sub_folder.rstrip("/").rsplit("/", 1)[-1]
-            items.append(NavItem(column_label(name.replace("-", "_")), None, None, children_of(sub_folder)))
+        items = [NavItem(p.title, p.url, p.order, children_of(p.url) if p.url in folders else ())
+                 for p in in_folder.get(folder, [])]
+        for sub in sorted(sub_folders.get(folder, [])):
+            name = sub.rstrip("/").rsplit("/", 1)[-1]
+            items.append(NavItem(column_label(name.replace("-", "_")), None, None, children_of(sub)))
         return tuple(sorted(items, key=lambda i: (i.order is None, i.order or 0, i.title.lower())))
 
     home = by_url.get("/")
-    top = children_of("/")
-    return ((NavItem(home.title, "/", None),) if home else ()) + top
+    return ((NavItem(home.title, "/", None),) if home else ()) + children_of("/")
 
 
 def relative_url(target: str, from_url: str) -> str:
