@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .checks import parse_check
-from .errors import BuildFailed, Problem, SiteError
+from .errors import BuildFailed, Problem, SiteError, undecodable
 
 CONFIG_FILE = "site.toml"
 
@@ -169,7 +169,12 @@ def load_config(project: Path | str) -> Config:
                                        "not a gtmsite project: no site.toml and no reports/ folder "
                                        "(run `gtmsite init` to create one)")], 2)
         return Config(project=project)
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise BuildFailed([undecodable(CONFIG_FILE, exc)], 2) from None
+    except OSError as exc:
+        raise BuildFailed([Problem(CONFIG_FILE, None, f"cannot read this file: {exc}")], 2) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -55,6 +55,13 @@ class BuildFailed(Exception):
         self.warnings = warnings or []
 
 
+def undecodable(rel: str, exc: UnicodeDecodeError) -> Problem:
+    """A file that is not UTF-8, located at the line of its first bad byte."""
+    line = exc.object[:exc.start].count(b"\n") + 1
+    return Problem(rel, line, f"cannot read this file: byte {exc.object[exc.start]:#x} is not UTF-8 ({exc.reason}); "
+                              "save it as UTF-8 text")
+
+
 def raise_if_any(problems: list[Problem], exit_code: int = 1) -> None:
     if problems:
         raise BuildFailed(problems, exit_code)

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from .config import Config
-from .errors import BuildFailed, Problem, SiteError
+from .errors import BuildFailed, Problem, SiteError, undecodable
 from .sqltext import quote_ident, quote_table, referenced_names
 
 DATA_READERS = {
@@ -95,9 +95,16 @@ def discover_sources(config: Config) -> SourceSet:
 def order_models(models: list[SourceFile]) -> list[SourceFile]:
     by_name = {m.name: m for m in models}
     deps = {}
+    unreadable = []
     for model in models:
-        sql = model.path.read_text(encoding="utf-8")
+        try:
+            sql = model.path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            unreadable.append(undecodable(model.rel, exc))
+            continue
         deps[model.name] = referenced_names(sql, set(by_name)) - {model.name}
+    if unreadable:
+        raise BuildFailed(unreadable)
     ordered: list[SourceFile] = []
     state: dict[str, int] = {}
 

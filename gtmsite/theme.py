@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 
 from .config import Config
+from .errors import BuildFailed, Problem, undecodable
 from .formats import format_value
 
 BUILTIN = Path(__file__).parent / "themes" / "default"
@@ -85,7 +86,27 @@ def make_theme_environment(theme: Theme, globals_: dict[str, Any], cache: Path |
                              bytecode_cache=jinja2.FileSystemBytecodeCache(str(cache)) if cache else None)
     env.globals.update(globals_)
     env.filters["fmt"] = lambda value, fmt=None: format_value(value, fmt)
+    _check_overrides(env, theme)
     return env
+
+
+def _check_overrides(env: jinja2.Environment, theme: Theme) -> None:
+    """Compile the site's own templates up front, so a mistake in one is an error at its file and line."""
+    problems = []
+    for folder in theme.template_dirs:
+        if folder == BUILTIN / "templates":
+            continue
+        for path in sorted(folder.rglob("*.html")):
+            name = path.relative_to(folder).as_posix()
+            shown = path.relative_to(folder.parents[2]).as_posix()  # themes/NAME/templates/...
+            try:
+                env.get_template(name)
+            except jinja2.TemplateSyntaxError as exc:
+                problems.append(Problem(shown, exc.lineno, f"template error: {exc.message}"))
+            except UnicodeDecodeError as exc:
+                problems.append(undecodable(shown, exc))
+    if problems:
+        raise BuildFailed(problems)
 
 
 def has_asset_function(theme: Theme) -> Callable[[str], bool]:

@@ -226,4 +226,5 @@ def test_unreadable_report_file(site):
     result = run_cli("check", "--project", project)
     assert result.exit_code == 1
     [line] = error_lines(result)
-    assert line.startswith("reports/index.md: cannot read this file: ")
+    assert line == ("reports/index.md:1: cannot read this file: byte 0xe9 is not UTF-8 (invalid continuation "
+                    "byte); save it as UTF-8 text")

@@ -182,7 +182,7 @@ def test_an_editor_that_empties_the_file_first(project, preview):
 
 
 BREAKAGES = {
-    "not UTF-8": ("reports/pipeline.md", b"# \xff\xfe\n", "reports/pipeline.md: cannot read this file"),
+    "not UTF-8": ("reports/pipeline.md", b"# \xff\xfe\n", "reports/pipeline.md:1: cannot read this file"),
     "bad TOML": ("site.toml", b"[site\n", "site.toml:1: not valid TOML"),
     "bad front matter": ("reports/pipeline.md", b"---\ntitle: [unclosed\n---\n# x\n",
                          "reports/pipeline.md:2: front matter is not valid YAML"),
