@@ -14,6 +14,7 @@ import ctypes
 import fcntl
 import json
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
+from .errors import SiteError
 from .versions import MANIFEST, VersionRecord
 
 LOCK_FILE = ".gtmsite.lock"
@@ -82,12 +84,25 @@ def exchange(new: Path, old: Path) -> None:
     os.rename(aside, new)
 
 
+_VERSION_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+
 def read_versions(output: Path) -> list[dict]:
-    try:
-        data = json.loads((output / VERSIONS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    """The versions listed in `versions.json`, newest first; none when there is no such file. A file that
+    is there but unreadable is an error: taken as "no versions", the next build would delete them all."""
+    path = output / VERSIONS_FILE
+    if not path.exists():
         return []
-    return data if isinstance(data, list) else []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SiteError(f"cannot read the list of versions ({exc}); restore it (e.g. from git) or remove the "
+                        "output folder to start again", str(path)) from None
+    if not isinstance(data, list) or not all(
+            isinstance(v, dict) and isinstance(v.get("id"), str) and _VERSION_ID.fullmatch(v["id"]) for v in data):
+        raise SiteError("expected a list of versions, each with an id such as \"2026-11-22\"; restore the file "
+                        "(e.g. from git) or remove the output folder to start again", str(path))
+    return data
 
 
 def write_atomically(path: Path, text: str) -> None:

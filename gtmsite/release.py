@@ -17,7 +17,7 @@ from .build import Builder, BuildResult, Log, _quiet
 from .config import Config, load_config
 from .errors import BuildFailed, ConfigError
 from .output import Writer
-from .publish import publish_lock, publish_version, read_versions, staging_folder, tidy
+from .publish import LOCK_FILE, VERSIONS_FILE, publish_lock, publish_version, read_versions, staging_folder, tidy
 from .versions import (
     Comparison,
     KpiValue,
@@ -63,7 +63,25 @@ def build_site(project: Path | str, output: Path | str | None = None, log: Log =
 
         return publish_to_branch(config, git_branch, lambda folder: _release(config, folder, log, use_cache, label))
     target = Path(output).resolve() if output else config.output_dir
+    check_output_folder(target, "--output" if output else "[build] output")
     return _release(config, target, log, use_cache, label)
+
+
+def check_output_folder(target: Path, option: str) -> None:
+    """Refuse to publish into a file, or into a folder of other files: publishing replaces `index.html`,
+    `404.html` and `latest/` and removes unlisted folders under `v/`, which would destroy them."""
+    blocker = next((p for p in (target, *target.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise ConfigError(f"{option}: expected a folder, but {blocker} is a file; choose another path", "site.toml"
+                          if option.startswith("[") else "")
+    if not target.is_dir() or (target / VERSIONS_FILE).exists() or (target / LOCK_FILE).exists():
+        return
+    foreign = sorted(p.name for p in target.iterdir())
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise ConfigError(f"{option}: {target} is not empty and holds no gtmsite site ({shown}); publishing "
+                          "there would replace or delete those files: choose an empty or new folder",
+                          "site.toml" if option.startswith("[") else "")
 
 
 def _successful(result: BuildResult) -> BuildResult:

@@ -266,3 +266,61 @@ def test_output_inside_the_project_folder_only(tmp_path):
     result = build(project, "--output", project)
     assert result.exit_code == 2
     assert not (project / "versions.json").exists()
+
+
+def test_a_label_with_slashes_dots_or_the_alias_latest_stays_one_folder_under_v(tmp_path):
+    project = versioned_site(tmp_path / "site")
+    for label in ("../../escape", "a/b", "..", "latest"):
+        build_ok(project, "--label", label)
+    assert [v["id"] for v in versions(project / "build")] == ["latest.2", DAY, "a-b", "escape"]
+    assert sorted(p.name for p in (project / "build" / "v").iterdir()) == [DAY, "a-b", "escape", "latest.2"]
+    assert not (tmp_path / "escape").exists()
+    assert_consistent(project / "build")
+
+
+def test_output_into_a_folder_of_other_files_is_refused_and_leaves_it_alone(tmp_path):
+    project = versioned_site(tmp_path / "site")
+    docs = tmp_path / "docs"
+    (docs / "v" / "mine").mkdir(parents=True)
+    (docs / "v" / "mine" / "notes.txt").write_text("keep me")
+    (docs / "index.html").write_text("my page")
+    result = build(project, "--output", docs)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"--output: {docs} is not empty and holds no gtmsite site (index.html, v); ")
+    assert (docs / "v" / "mine" / "notes.txt").read_text() == "keep me"
+    assert (docs / "index.html").read_text() == "my page"
+    assert sorted(p.name for p in docs.iterdir()) == ["index.html", "v"]
+    # An empty folder, or one holding a gtmsite site, is fine.
+    (tmp_path / "empty").mkdir()
+    build_ok(project, "--output", tmp_path / "empty")
+    build_ok(project, "--output", tmp_path / "empty")
+    assert len(versions(tmp_path / "empty")) == 2
+
+
+def test_output_that_is_a_file_is_a_usage_error(tmp_path):
+    project = versioned_site(tmp_path / "site")
+    (tmp_path / "afile").write_text("x")
+    for target in (tmp_path / "afile", tmp_path / "afile" / "sub"):
+        result = build(project, "--output", target)
+        assert result.exit_code == 2
+        assert result.stderr.strip() == (f"--output: expected a folder, but {tmp_path / 'afile'} is a file; "
+                                         "choose another path")
+
+
+def test_an_unreadable_versions_json_is_an_error_and_no_version_is_deleted(tmp_path):
+    project = versioned_site(tmp_path / "site")
+    build_ok(project)
+    set_data(project, 1)
+    build_ok(project)
+    output = project / "build"
+    (output / "versions.json").write_text('[{"id": "2026-11-18",')  # e.g. a bad hand edit or merge
+    before = files(output / "v")
+    result = build(project)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{output / 'versions.json'}: cannot read the list of versions (")
+    assert files(output / "v") == before
+    listed = run_cli("versions", "list", "--project", project)
+    assert listed.exit_code == 1 and "cannot read the list of versions" in listed.stderr
+    (output / "versions.json").write_text('[{"id": "../../x"}]')
+    assert "expected a list of versions" in build(project).stderr
+    assert files(output / "v") == before
