@@ -20,7 +20,7 @@ from typing import Any
 
 from markupsafe import escape
 
-from .components import EMBED_ROW_LIMIT, ComponentContext, check_column, component, sql_toggle
+from .components import EMBED_ROW_LIMIT, ComponentContext, check_column, component, require_numbers, sql_toggle
 from .errors import SiteError
 from .formats import VEGA_FORMATS, column_format, column_label, format_value, is_numeric_type
 from .queries import QueryResult
@@ -431,6 +431,7 @@ def funnel_chart(ctx: ComponentContext, q: Any, stage: str, value: str, title: s
     """Centred horizontal bars in the query's row order, each labelled with the step conversion rate."""
     result = ctx.result(q, "funnel_chart")
     _columns(result, stage, value)
+    require_numbers(result, value)
     fmt = column_format(value, fmt)
     values = [float(v) if v is not None else 0.0 for v in result.column(value)]
     top = max(values, default=0.0) or 1.0

@@ -8,6 +8,7 @@ escaped here: components are the only place where data becomes HTML.
 
 from __future__ import annotations
 
+import decimal
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -85,6 +86,25 @@ def check_column(result: QueryResult, column: str) -> int:
     return result.columns.index(column)
 
 
+def require_numbers(result: QueryResult, column: str) -> None:
+    """A column that is summed, averaged or drawn must hold numbers: say which value does not."""
+    for raw in result.column(column):
+        if raw is not None and not isinstance(raw, (int, float, decimal.Decimal)):
+            raise SiteError(f"column '{column}' of query '{result.name}' must hold numbers, but holds {raw!r} "
+                            f"({result.types[result.columns.index(column)]}); choose a numeric column or cast it "
+                            "in SQL")
+
+
+def as_number(raw: Any, column: str, result: QueryResult) -> float | None:
+    if raw is None:
+        return None
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        raise SiteError(f"column '{column}' of query '{result.name}' must hold numbers, but holds {raw!r}; "
+                        "choose a numeric column or cast it in SQL") from None
+
+
 def bind_arguments(fn: Callable[..., str], name: str, args: tuple, kwargs: dict) -> inspect.BoundArguments:
     """Check a call's arguments against the component's signature, with a message a user can act on."""
     signature = inspect.signature(fn)
@@ -110,7 +130,9 @@ def cell(value: Any, fmt: str | None) -> Markup:
 def value(ctx: ComponentContext, q: Any, column: str, row: int = 0, fmt: str | None = None) -> str:
     result = ctx.result(q, "value")
     index = check_column(result, column)
-    if not isinstance(row, int) or (result.rows and not -len(result.rows) <= row < len(result.rows)):
+    if not isinstance(row, int) or isinstance(row, bool):
+        raise SiteError(f"row must be a row number such as 0 (the first row), got {row!r}")
+    if result.rows and not -len(result.rows) <= row < len(result.rows):
         raise SiteError(f"row {row} is out of range: query '{result.name}' has {len(result.rows)} rows")
     raw = result.rows[row][index] if result.rows else None
     fmt = column_format(column, fmt)
@@ -125,7 +147,7 @@ def delta(ctx: ComponentContext, q: Any, column: str, fmt: str = "pct1", row: in
     result = ctx.result(q, "delta")
     index = check_column(result, column)
     raw = result.rows[row][index] if len(result.rows) > row else None
-    return delta_html(raw, fmt, down_is_good=down_is_good)
+    return delta_html(as_number(raw, column, result), fmt, down_is_good=down_is_good)
 
 
 def delta_html(raw: Any, fmt: str | None, suffix: str = "", down_is_good: bool = False) -> str:
@@ -167,6 +189,8 @@ def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None,
     check_column(result, value)
     if agg is not None and agg not in _AGGREGATES:
         raise SiteError(f"agg '{agg}' is not one of {', '.join(_AGGREGATES)}")
+    if agg in ("sum", "avg") or comparison or sparkline:
+        require_numbers(result, value)
     values = result.column(value)
     raw = _AGGREGATES[agg or "first"](values)
     fmt = column_format(value, fmt)
@@ -175,6 +199,7 @@ def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None,
              f'<div class="gtm-bv-number">{cell(raw, fmt)}</div>']
     if comparison:
         check_column(result, comparison)
+        require_numbers(result, comparison)
         previous = _AGGREGATES[agg or "first"](result.column(comparison))
         change = None
         if previous not in (None, 0) and raw is not None:

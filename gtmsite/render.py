@@ -16,6 +16,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html import unescape as html_unescape
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -34,12 +35,13 @@ from .formats import format_value
 from .queries import QueryFailed, QueryResult
 from .site import relative_url, slugify
 
-_ESCAPES = {c: f"&#{ord(c)};" for c in "\\`*_[]|~#'\""} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_ESCAPES = {c: f"&#{ord(c)};" for c in "\\`*_[]{}|~#'\""} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def escape_text(value: Any) -> Markup:
     """Escape a value for Markdown-then-HTML: HTML specials and Markdown syntax both become entities,
-    so `<script>` stays text and `[x](javascript:...)` never becomes a link."""
+    so `<script>` stays text, `[x](javascript:...)` never becomes a link and `{: onclick=...}` never
+    becomes an attribute (attr_list)."""
     if hasattr(value, "__html__"):
         return Markup(value.__html__())
     text = format_value(value) if value is None else str(value)
@@ -147,9 +149,15 @@ def render_body(compiled: CompiledReport, rel: str, results: dict[str, QueryResu
         return BodyOutput("", [], problems)
     md = _markdown(url)
     html = md.convert(text)
-    toc = getattr(md, "toc_tokens", [])
+    toc = _plain_toc(getattr(md, "toc_tokens", []))
     html = _placeholders(nonce).sub(lambda m: _unplace(m, fragments), html)
     return BodyOutput(html, toc, problems, state.kpis, state.notes, state.used_queries, state.charts)
+
+
+def _plain_toc(tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The toc's names as plain text: Markdown gives them HTML-escaped, and the theme escapes them again."""
+    return [{**t, "name": html_unescape(t.get("name", "")), "children": _plain_toc(t.get("children", []))}
+            for t in tokens]
 
 
 def _placeholders(nonce: str) -> re.Pattern:
@@ -180,6 +188,9 @@ def _bind(name: str, fn: Callable[..., str], ctx: ComponentContext, template: ji
         except SiteError as exc:
             problems.append(Problem(rel, line, f"{name}: {exc.message}"))
             html = f'<div class="gtm-error">{escape(name)}: {escape(exc.message)}</div>'
+        except (TypeError, ValueError, ArithmeticError) as exc:  # e.g. an argument of the wrong kind
+            problems.append(Problem(rel, line, f"{name}: {type(exc).__name__}: {exc}"))
+            html = f'<div class="gtm-error">{escape(name)}: {escape(str(exc))}</div>'
         fragments.append(html)
         return Markup(f"gtmX{nonce}X{len(fragments) - 1}Xgtm")
     call.__name__ = name

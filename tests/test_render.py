@@ -342,3 +342,71 @@ def test_data_spelled_like_a_missing_placeholder_does_not_crash(site):
     result = run_cli("build", "--project", project)
     assert "internal error" not in result.stderr
     assert result.exit_code == 0
+
+
+def test_attribute_list_syntax_in_data_never_becomes_an_attribute(site):
+    project = site({"reports/index.md": """
+        # P
+
+        ```sql q
+        select 'x {: onmouseover=alert(1) }' as name, 'a' || chr(10) || '{: onclick=alert(2) }' as two
+        ```
+
+        ## {{ q.first.name }}
+
+        Text {{ q.first.two }}
+    """})
+    build_ok(project)
+    html = article(page(project))
+    tags = re.findall(r"<[^>]+>", html)
+    assert not [t for t in tags if re.search(r"\son\w+=", t)], tags
+    text = htmllib.unescape(re.sub(r"<[^>]+>", "", html))
+    assert "x {: onmouseover=alert(1) }" in text
+    assert "{: onclick=alert(2) }" in text
+
+
+def test_table_of_contents_names_are_escaped_once(site):
+    project = site({"reports/index.md": "# P\n\n## Sales & Marketing\n\n## R&D's \"plan\"\n"})
+    build_ok(project)
+    toc = re.search(r'<aside class="toc".*?</aside>', page(project), re.S).group(0)
+    assert ">Sales &amp; Marketing</a>" in toc
+    assert ">R&amp;D&#39;s &#34;plan&#34;</a>" in toc
+
+
+def test_components_on_text_columns_say_which_column_and_keep_going(site):
+    project = site({"reports/index.md": """
+        # P
+
+        ```sql q
+        select 'x' as s, 1 as n
+        ```
+
+        {{ delta(q, "s") }}
+        {{ big_value(q, value="s", agg="sum") }}
+        {{ big_value(q, value="n", comparison="s") }}
+        {{ funnel_chart(q, stage="s", value="s") }}
+        {{ table(q, page_size="many") }}
+        {{ value(q, "n", row="1") }}
+    """})
+    result = run_cli("check", "--project", project)
+    assert result.exit_code == 1
+    assert "internal error" not in result.stderr and "Traceback" not in result.output
+    must = "must hold numbers, but holds 'x'"
+    lines = error_lines(result)
+    assert [line.split(": ")[0] for line in lines] == [f"reports/index.md:{n}" for n in range(7, 13)]
+    assert lines[0] == (f"reports/index.md:7: delta: column 's' of query 'q' {must}; "
+                        "choose a numeric column or cast it in SQL")
+    assert f"column 's' of query 'q' {must} (VARCHAR)" in lines[1]
+    assert f"column 's' of query 'q' {must} (VARCHAR)" in lines[2]
+    assert f"column 's' of query 'q' {must} (VARCHAR)" in lines[3]
+    assert lines[4].startswith("reports/index.md:11: table: ValueError: ")
+    assert lines[5] == "reports/index.md:12: value: row must be a row number such as 0 (the first row), got '1'"
+
+
+def test_a_syntax_error_in_a_theme_template_names_its_file_and_line(site):
+    project = site({"site.toml": '[site]\ntitle = "T"\ntheme = "mine"\n', "reports/index.md": "# P\n",
+                    "themes/mine/templates/page.html": '{% extends "base.html" %}\n{% block content %}\n'
+                                                       "{{ oops( }}\n{% endblock %}\n"})
+    result = run_cli("check", "--project", project)
+    assert result.exit_code == 1
+    assert error_lines(result) == ["themes/mine/templates/page.html:3: template error: unexpected '}', expected ')'"]
