@@ -471,7 +471,7 @@ class Builder:
                          ) -> tuple[dict[str, QueryResult], list[CheckResult], list[Problem]]:
         ordered, deps, problems = order_queries(report.queries, report.rel)
         needed_as_table = {d for ds in deps.values() for d in ds} | {c.target for c in page_checks}
-        snapshots = self.writer.root is not None  # every result becomes Parquet, straight from its temp table
+        snapshots = self.versioned and self.writer.root is not None  # each result to Parquet, from its temp table
         if snapshots:
             needed_as_table = {q.name for q in report.queries}
         cursor = self.cursor()
@@ -507,13 +507,14 @@ class Builder:
     # -- files besides pages --------------------------------------------------------------------
 
     def write_data(self, page: Page, results: dict[str, QueryResult]) -> None:
-        """The data behind the page: every query's result as CSV (the download links) and Parquet."""
+        """The data behind the page: every query's result as CSV (the download links), and in a version
+        also as Parquet (the data snapshot; the preview does without)."""
         for name, result in sorted(results.items()):
             if result.failed:
                 continue
             folder = f"_data/{page.data_key}"
             self.writer.write(f"{folder}/{name}.csv", csv_text(result.columns, result.rows))
-            parquet = self.parquet_file(result)
+            parquet = self.parquet_file(result) if self.versioned else None
             if parquet is not None:
                 self.writer.link(f"{folder}/{name}.parquet", parquet)
 

@@ -5,6 +5,7 @@ These never paste values into SQL: values are always bound as DuckDB parameters.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _LITERALS = re.compile(r"""'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/""", re.S)
@@ -31,9 +32,11 @@ def _unquote(token: str) -> str:
     return token[1:-1].replace('""', '"') if token.startswith('"') else token
 
 
-def relation_names(sql: str) -> set[str]:
+@functools.lru_cache(maxsize=16384)
+def relation_names(sql: str) -> frozenset[str]:
     """The names the SQL reads as relations (`from x`, `join y`, `from a, b`, `${z}`), lowercased;
-    a column or alias spelled like a query (`sum(amount) as total`) is not one."""
+    a column or alias spelled like a query (`sum(amount) as total`) is not one. (Remembered: every
+    build asks it of every query, for dependencies and data fingerprints.)"""
     tokens = _TOKENS.findall(_blank_literals(sql))
     found: set[str] = set()
     depth = 0
@@ -79,7 +82,7 @@ def relation_names(sql: str) -> set[str]:
                 from_depths.pop()
             expect = False
         i += 1
-    return found
+    return frozenset(found)
 
 
 def referenced_names(sql: str, candidates: set[str] | frozenset[str]) -> set[str]:

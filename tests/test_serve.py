@@ -339,7 +339,8 @@ def test_404_page_content_types_and_no_directory_listing(tmp_path, monkeypatch):
         status, headers, body = server.request("/_data/pipeline/by_stage.csv")
         assert status == 200 and headers["content-type"] == "text/csv; charset=utf-8"
         assert body.decode().splitlines()[0] == "stage,deals,amount_usd0"
-        status, headers, _ = server.request("/_data/pipeline/by_stage.parquet")
+        (server.site_dir / "_data" / "pipeline" / "snapshot.parquet").write_bytes(b"PAR1")  # the preview makes none
+        status, headers, _ = server.request("/_data/pipeline/snapshot.parquet")
         assert status == 200 and headers["content-type"] == "application/octet-stream"
         # folders without an index.html are not listed
         for folder in ("/_assets/", "/_data/", "/_data/pipeline/"):
