@@ -15,6 +15,7 @@ import os
 import re
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import jinja2
 from markupsafe import Markup, escape
 
 from . import __version__
@@ -354,7 +356,8 @@ class Builder:
         """Each page's inputs as one hash: its report's text, its parameters, the data its queries read, and
         what all pages share (theme, navigation, page titles, settings). Same key, same page."""
         sitemap = sorted((p.url, p.title) for p in pages)
-        shared = f"{__version__}\0{self.theme.fingerprint}\0{nav!r}\0{sitemap!r}\0{self.config!r}\0{self.versioned}"
+        shared = hashlib.sha256(f"{__version__}\0{self.theme.fingerprint}\0{nav!r}\0{sitemap!r}\0{self.config!r}\0"
+                                f"{self.versioned}".encode()).hexdigest()
         keys = {}
         for page in pages:
             report = page.report
@@ -410,7 +413,10 @@ class Builder:
             outcome.kpis, outcome.notes = body.kpis, [f"{report.rel}: {n}" for n in body.notes]
             body_html, toc, charts = body.html, body.toc, body.charts
             self.write_data(page, results)
-        html = self.render_page(page, body_html, toc, url, bool(charts))
+        try:
+            html = self.render_page(page, body_html, toc, url, bool(charts))
+        except SiteError as exc:
+            outcome.problems.append(exc.problem)
         if outcome.problems:
             return outcome
         if charts:
@@ -443,11 +449,25 @@ class Builder:
 
     def render_page(self, page: Page, body_html: str, toc: list[dict[str, Any]], url: Callable[[str], str],
                     has_charts: bool) -> str:
-        template = self.theme_env.get_template("listing.html" if page.report is None else "page.html")
         listing = [self.pages_by_url[u] for u in page.listing]
-        return template.render(page=page, content=Markup(body_html), toc=toc, url=url, listing=listing,
-                               breadcrumbs=breadcrumbs(page, self.pages_by_url), generated=self.now,
-                               vega_url=self.vega_url() if has_charts else None)
+        return self.render_theme("listing.html" if page.report is None else "page.html",
+                                 page=page, content=Markup(body_html), toc=toc, url=url, listing=listing,
+                                 breadcrumbs=breadcrumbs(page, self.pages_by_url), generated=self.now,
+                                 vega_url=self.vega_url() if has_charts else None)
+
+    def render_theme(self, name: str, **variables: Any) -> str:
+        """Render a theme template; a mistake in a site's own template is an error at its file and line."""
+        try:
+            return self.theme_env.get_template(name).render(**variables)
+        except jinja2.TemplateError as exc:
+            where, line = name, getattr(exc, "lineno", None)
+            for frame, lineno in traceback.walk_tb(exc.__traceback__):
+                if frame.f_code.co_filename.endswith(".html"):
+                    where, line = frame.f_code.co_filename, lineno
+            path = Path(where)
+            shown = path.relative_to(self.config.project).as_posix() if path.is_relative_to(self.config.project) \
+                else f"built-in theme {path.name}"
+            raise SiteError(f"template error: {exc}", shown, line) from None
 
     def page_results(self, report: Report, params: dict[str, Any]
                      ) -> tuple[dict[str, QueryResult], list[CheckResult], list[Problem], bool]:
@@ -534,9 +554,8 @@ class Builder:
     def render_extra(self, url: str, title: str, template: str, **variables: Any) -> None:
         """A page the site makes itself (what changed, checks), in the theme, at `url`."""
         page = Page(url, title, None, hidden=True)
-        html = self.theme_env.get_template(template).render(
-            page=page, url=page_url_function(url if url.endswith("/") else "/"), toc=[], breadcrumbs=[],
-            generated=self.now, vega_url=None, **variables)
+        html = self.render_theme(template, page=page, url=page_url_function(url if url.endswith("/") else "/"),
+                                 toc=[], breadcrumbs=[], generated=self.now, vega_url=None, **variables)
         self.writer.write(page.output_path if url.endswith("/") else url.lstrip("/"), html)
 
     def write_assets(self) -> None:

@@ -39,7 +39,6 @@ class Preview:
         self.database: Database | None = None
         self.fingerprint = ""
         self.page_keys: dict[str, str] = {}
-        self.last: Rebuild | None = None
 
     def close(self) -> None:
         if self.database is not None:
@@ -55,7 +54,6 @@ class Preview:
         except SiteError as exc:
             outcome = Rebuild(False, [exc.problem])
         outcome.seconds = time.perf_counter() - started
-        self.last = outcome
         return outcome
 
     def _rebuild(self) -> Rebuild:

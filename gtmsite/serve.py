@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from markupsafe import escape
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
@@ -108,7 +109,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
         self.send(HTTPStatus.OK, body, kind, head)
 
     def inject(self, html: bytes) -> bytes:
-        tag = (f'<script src="{self.server.base_url}_gtmsite/live.js" data-epoch="{self.server.state.epoch}" '
+        tag = (f'<script src="{escape(self.server.base_url)}_gtmsite/live.js" data-epoch="{self.server.state.epoch}" '
                f'defer></script>').encode()
         marker = b"</body>"
         return html.replace(marker, tag + marker, 1) if marker in html else html + tag

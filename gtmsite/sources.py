@@ -145,7 +145,7 @@ class Fingerprints:
 
 
 def fingerprints(sources: SourceSet, config: Config) -> Fingerprints:
-    """Fingerprints of the source data, per table and for the site (see `data_fingerprint`)."""
+    """Fingerprints of the source data, per table and for the site."""
     hashes = file_hashes(sources, config)
     site = hashlib.sha256()
     for source in sources.files:
@@ -163,11 +163,6 @@ def fingerprints(sources: SourceSet, config: Config) -> Fingerprints:
         text = hashes[model.rel] + "".join(f"\0{n}={tables.get(n, '')}" for n in inputs)
         tables[model.name] = hashlib.sha256(text.encode()).hexdigest()[:16]
     return Fingerprints(site.hexdigest()[:16], tables, external)
-
-
-def data_fingerprint(sources: SourceSet, config: Config) -> str:
-    """A hash of every source file's content (and the external sources' settings)."""
-    return fingerprints(sources, config).site
 
 
 def file_hashes(sources: SourceSet, config: Config) -> dict[str, str]:

@@ -133,10 +133,6 @@ class SvgRenderer:
 _PLACEHOLDER = re.compile(r"<!--gtm-svg:([0-9a-f]{64})-->")
 
 
-def chart_keys(html: str) -> list[str]:
-    return _PLACEHOLDER.findall(html)
-
-
 def fill_svgs(html: str, svgs: dict[str, str]) -> str:
     """Put each chart's SVG in place of its placeholder."""
     return _PLACEHOLDER.sub(lambda m: scoped_ids(svgs[m.group(1)], "c" + m.group(1)[:8]), html)

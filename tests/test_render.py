@@ -410,3 +410,14 @@ def test_a_syntax_error_in_a_theme_template_names_its_file_and_line(site):
     result = run_cli("check", "--project", project)
     assert result.exit_code == 1
     assert error_lines(result) == ["themes/mine/templates/page.html:3: template error: unexpected '}', expected ')'"]
+
+
+def test_a_runtime_error_in_a_theme_template_names_its_file_and_line(site):
+    project = site({"site.toml": '[site]\ntitle = "T"\ntheme = "mine"\n', "reports/index.md": "# P\n",
+                    "themes/mine/templates/page.html": '{% extends "base.html" %}\n{% block content %}\n'
+                                                       "{{ page.nope }}\n{% endblock %}\n"})
+    result = run_cli("check", "--project", project)
+    assert result.exit_code == 1
+    assert "internal error" not in result.output
+    assert error_lines(result) == ["themes/mine/templates/page.html:3: template error: "
+                                   "'gtmsite.site.Page object' has no attribute 'nope'"]

@@ -10,7 +10,7 @@ from conftest import error_lines, make_site, run_cli
 
 from gtmsite.config import load_config
 from gtmsite.errors import BuildFailed
-from gtmsite.sources import Database, data_fingerprint, discover_sources
+from gtmsite.sources import Database, discover_sources, fingerprints
 
 
 def open_db(project: Path) -> Database:
@@ -153,10 +153,10 @@ def test_hidden_files_and_other_extensions_are_ignored(tmp_path):
 def test_fingerprint_follows_the_data(tmp_path):
     make_site(tmp_path, {"reports/index.md": "# Hi\n", "sources/deals.csv": "id\n1\n"})
     config = load_config(tmp_path)
-    first = data_fingerprint(discover_sources(config), config)
-    assert data_fingerprint(discover_sources(config), config) == first
+    first = fingerprints(discover_sources(config), config).site
+    assert fingerprints(discover_sources(config), config).site == first
     (tmp_path / "sources" / "deals.csv").write_text("id\n2\n")
-    assert data_fingerprint(discover_sources(config), config) != first
+    assert fingerprints(discover_sources(config), config).site != first
 
 
 def test_query_command_sees_sources_and_models(tmp_path):
