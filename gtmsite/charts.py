@@ -47,6 +47,11 @@ CONFIG = {
 }
 
 
+def field_ref(column: str) -> str:
+    """A column name as a Vega-Lite field: `.` and `[` would otherwise mean a nested field."""
+    return column.replace("\\", "\\\\").replace(".", "\\.").replace("[", "\\[").replace("]", "\\]")
+
+
 def _type_of(result: QueryResult, column: str) -> str:
     kind = result.types[result.columns.index(column)].upper()
     if kind.startswith(("DATE", "TIMESTAMP")):
@@ -99,7 +104,7 @@ def _tick_format(formats: dict[str, Any]) -> dict[str, Any]:
 
 def _field(result: QueryResult, column: str, fmt: str | None, axis: bool = True, **extra: Any) -> dict:
     kind = _type_of(result, column)
-    spec: dict[str, Any] = {"field": column, "type": kind, "title": column_label(column), **extra}
+    spec: dict[str, Any] = {"field": field_ref(column), "type": kind, "title": column_label(column), **extra}
     formats = _tick_format(_axis_format(column_format(column, fmt), kind))
     if kind == "temporal":
         spec["scale"] = {"type": "utc"}
@@ -112,7 +117,7 @@ def _tooltip(result: QueryResult, columns: list[tuple[str, str | None]]) -> list
     out = []
     for column, fmt in columns:
         kind = _type_of(result, column)
-        item = {"field": column, "type": kind, "title": column_label(column)}
+        item = {"field": field_ref(column), "type": kind, "title": column_label(column)}
         formats = _axis_format(column_format(column, fmt), kind)
         if kind == "temporal":
             item["timeUnit"] = "utcyearmonthdate"
@@ -277,7 +282,7 @@ def _build_xy(result: QueryResult, mark: str, x: str, ys: list[str], series: str
     y_fmt = fmt or column_format(ys[0])
     x_field = _field(result, x, x_fmt)
     tooltip_cols = [(x, x_fmt)]
-    transform = [{"fold": ys, "as": ["series", "value"]}] if len(ys) > 1 else []
+    transform = [{"fold": [field_ref(y) for y in ys], "as": ["series", "value"]}] if len(ys) > 1 else []
     if len(ys) > 1:
         y_field = {"field": "value", "type": "quantitative", "title": None,
                    "axis": _tick_format(_axis_format(y_fmt, "quantitative")) or None}
@@ -289,7 +294,8 @@ def _build_xy(result: QueryResult, mark: str, x: str, ys: list[str], series: str
                                                       **_axis_format(y_fmt, "quantitative")}]
     else:
         y_field = _field(result, ys[0], fmt)
-        color = {"field": series, "type": "nominal", "title": column_label(series), **_colors(colors)} if series \
+        color = {"field": field_ref(series), "type": "nominal", "title": column_label(series), **_colors(colors)} \
+            if series \
             else ({"value": _colors(colors)["scale"]["range"][0]} if colors else None)
         tooltip = _tooltip(result, tooltip_cols + ([(series, None)] if series else []) + [(ys[0], fmt)])
     if y_field.get("axis") is None:
@@ -312,7 +318,8 @@ def _build_xy(result: QueryResult, mark: str, x: str, ys: list[str], series: str
     if color:
         encoding["color"] = color
     if mark == "bar" and stack is False and (series or len(ys) > 1):
-        encoding["yOffset" if horizontal else "xOffset"] = {"field": series or "series", "type": "nominal"}
+        encoding["yOffset" if horizontal else "xOffset"] = {"field": field_ref(series) if series else "series",
+                                                            "type": "nominal"}
     if horizontal:
         encoding["x"], encoding["y"] = encoding["y"], encoding["x"]
     mark_spec: dict[str, Any] = {"type": mark, "tooltip": True}
@@ -381,16 +388,17 @@ def scatter_chart(ctx: ComponentContext, q: Any, x: str, y: str, size: str | Non
                                                         + [(series, None)] * bool(series)
                                                         + [(x, x_fmt), (y, fmt)] + [(size, None)] * bool(size))}
         if series:
-            encoding["color"] = {"field": series, "type": "nominal", "title": column_label(series), **_colors(colors)}
+            encoding["color"] = {"field": field_ref(series), "type": "nominal", "title": column_label(series),
+                                 **_colors(colors)}
         elif colors:
             encoding["color"] = {"value": _colors(colors)["scale"]["range"][0]}
         if size:
-            encoding["size"] = {"field": size, "type": "quantitative", "title": column_label(size)}
+            encoding["size"] = {"field": field_ref(size), "type": "quantitative", "title": column_label(size)}
         point = {"mark": {"type": "circle", "opacity": 0.8, "tooltip": True}, "encoding": encoding}
         if not label_column:
             return point
         text = {"mark": {"type": "text", "dy": -10, "color": "#5b6475", "fontSize": 11},
-                "encoding": {"x": encoding["x"], "y": encoding["y"], "text": {"field": label_column}}}
+                "encoding": {"x": encoding["x"], "y": encoding["y"], "text": {"field": field_ref(label_column)}}}
         return {"layer": [point, text]}
 
     return figure(ctx, result, "scatter_chart", _skeleton(key, build), records, title, height, filter)
@@ -415,10 +423,11 @@ def histogram(ctx: ComponentContext, q: Any, x: str, bins: int = 20, title: str 
         x_axis = _axis_format(column_format(x, x_fmt), "quantitative")
         color = _colors(colors)
         return alt.Chart().mark_bar(tooltip=True, **({"color": color["scale"]["range"][0]} if color else {})).encode(
-            x=alt.X(f"{x}:Q", bin=alt.Bin(maxbins=int(bins)), title=column_label(x),
+            x=alt.X(field=field_ref(x), type="quantitative", bin=alt.Bin(maxbins=int(bins)), title=column_label(x),
                     axis=alt.Axis(**x_axis) if x_axis else alt.Undefined),
             y=alt.Y("count():Q", title="Count"),
-            tooltip=[alt.Tooltip(f"{x}:Q", bin=alt.Bin(maxbins=int(bins)), title=column_label(x), **x_axis),
+            tooltip=[alt.Tooltip(field=field_ref(x), type="quantitative", bin=alt.Bin(maxbins=int(bins)),
+                                 title=column_label(x), **x_axis),
                      alt.Tooltip("count():Q", title="Count")])
 
     return figure(ctx, result, "histogram", _skeleton(key, build), records, title, height, filter)

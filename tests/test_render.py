@@ -421,3 +421,18 @@ def test_a_runtime_error_in_a_theme_template_names_its_file_and_line(site):
     assert "internal error" not in result.output
     assert error_lines(result) == ["themes/mine/templates/page.html:3: template error: "
                                    "'gtmsite.site.Page object' has no attribute 'nope'"]
+
+
+def test_charts_of_columns_named_with_dots_and_brackets_are_drawn(site):
+    project = site({"reports/index.md": """
+        # Dots
+
+        ```sql q
+        select 'a' as "cat.name", 3 as "val[1]" union all select 'b', 5
+        ```
+
+        {{ bar_chart(q, x="cat.name", y="val[1]") }}
+    """})
+    build_ok(project)
+    html = page(project)
+    assert "Cat.name: a; Val[1]: 3" in html and "Cat.name: b; Val[1]: 5" in html
