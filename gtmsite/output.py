@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from .errors import SiteError
+from .files import replace_file
 from .queries import QueryResult
 from .sqltext import quote_ident
 from .versions import csv_text, result_digest
@@ -36,15 +37,11 @@ class Writer:
         path = self.root / rel
         if immutable and path.exists():
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, str):
-            data = data.encode("utf-8")
         if self.atomic:
-            tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
-        else:
-            path.write_bytes(data)
+            replace_file(path, data)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
 
     def link(self, rel: str, source: Path) -> None:
         """Place an existing file (e.g. from the cache) at `rel`: a hard link where possible."""

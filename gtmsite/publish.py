@@ -24,6 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .errors import SiteError
+from .files import replace_file
 from .versions import MANIFEST, VersionRecord
 
 LOCK_FILE = ".gtmsite.lock"
@@ -106,9 +107,7 @@ def read_versions(output: Path) -> list[dict]:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    replace_file(path, text)
 
 
 def tidy(output: Path) -> None:

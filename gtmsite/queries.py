@@ -7,7 +7,6 @@ and the fingerprint of the source data. A page whose key is cached never touches
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 import duckdb
 
 from .errors import Problem, SiteError
+from .files import store_in_cache
 from .reports import Query
 from .sqltext import (
     expand_refs,
@@ -246,12 +246,4 @@ class ResultCache:
     def put(self, key: str, value: Any) -> None:
         if self.folder is None:
             return
-        path = self.folder / key[:2] / key
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{key}.{os.getpid()}.{id(value)}.tmp")
-            with open(tmp, "wb") as handle:
-                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except OSError:
-            pass
+        store_in_cache(self.folder / key[:2] / key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))

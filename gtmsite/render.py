@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import os
 import re
 import secrets
 import sys
@@ -31,6 +30,7 @@ from markupsafe import Markup, escape
 from . import charts as _charts  # noqa: F401 - registers the chart components
 from .components import COMPONENTS, ComponentContext, Kpi, RenderState, bind_arguments
 from .errors import Problem, SiteError
+from .files import store_in_cache
 from .formats import format_value
 from .queries import QueryFailed, QueryResult
 from .site import relative_url, slugify
@@ -96,13 +96,7 @@ def _compiled_code(env: jinja2.Environment, rel: str, body: str, code_cache: Pat
     except (OSError, ValueError, EOFError, TypeError):
         pass
     code = env.compile(body, name=rel, filename=rel)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(marshal.dumps(code))
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    store_in_cache(path, marshal.dumps(code))
     return code
 
 

@@ -17,6 +17,7 @@ import duckdb
 
 from .config import Config
 from .errors import BuildFailed, Problem, SiteError, undecodable
+from .files import store_in_cache
 from .sqltext import quote_ident, quote_table, referenced_names
 
 DATA_READERS = {
@@ -181,13 +182,7 @@ def file_hashes(sources: SourceSet, config: Config) -> dict[str, str]:
         file_hash = known[1] if known and known[0] == key else _hash_file(source.path)
         fresh[source.rel] = [key, file_hash]
     if fresh != memo:
-        try:
-            memo_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = memo_path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(fresh))
-            os.replace(tmp, memo_path)
-        except OSError:
-            pass
+        store_in_cache(memo_path, json.dumps(fresh))
     return {rel: value[1] for rel, value in fresh.items()}
 
 

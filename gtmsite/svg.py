@@ -16,6 +16,8 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from .files import store_in_cache
+
 _ID = re.compile(r'\bid="([^"]+)"')
 _TINY = {"data": {"values": [{"x": 1}]}, "mark": "point", "encoding": {"x": {"field": "x", "type": "quantitative"}}}
 
@@ -114,15 +116,8 @@ class SvgRenderer:
 
     def _store(self, key: str, future: Future) -> None:
         path = self._path(key)
-        if path is None or future.exception() is not None:
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_text(future.result(), encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError:
-            pass
+        if path is not None and future.exception() is None:
+            store_in_cache(path, future.result())
 
     def close(self) -> None:
         if self._executor is not None:
@@ -158,12 +153,6 @@ def vega_bundle(project_cache: Path) -> bytes:
             return path.read_bytes()
     data = vl_convert.javascript_bundle(snippet="window.vegaEmbed = vegaEmbed; window.vega = vega;").encode()
     for path in candidates:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
+        if store_in_cache(path, data):
             break
-        except OSError:
-            continue
     return data
