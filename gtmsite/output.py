@@ -26,16 +26,19 @@ class Writer:
         self._written: set[str] = set()
         self._lock = threading.Lock()
 
-    def write(self, rel: str, data: str | bytes, immutable: bool = False) -> None:
-        """Write a file; `immutable` (content-hashed names) skips a file that is already there."""
+    def _claim(self, rel: str) -> Path | None:
+        """Where `rel` goes (None when writing nothing); the same path twice is an error, as it means two
+        pages would overwrite each other."""
         with self._lock:
             if rel in self._written:
                 raise SiteError(f"two pages write the same file {rel}; rename one of them")
             self._written.add(rel)
-        if self.root is None:
-            return
-        path = self.root / rel
-        if immutable and path.exists():
+        return None if self.root is None else self.root / rel
+
+    def write(self, rel: str, data: str | bytes, immutable: bool = False) -> None:
+        """Write a file; `immutable` (content-hashed names) skips a file that is already there."""
+        path = self._claim(rel)
+        if path is None or immutable and path.exists():
             return
         if self.atomic:
             replace_file(path, data)
@@ -45,13 +48,9 @@ class Writer:
 
     def link(self, rel: str, source: Path) -> None:
         """Place an existing file (e.g. from the cache) at `rel`: a hard link where possible."""
-        with self._lock:
-            if rel in self._written:
-                raise SiteError(f"two pages write the same file {rel}; rename one of them")
-            self._written.add(rel)
-        if self.root is None:
+        path = self._claim(rel)
+        if path is None:
             return
-        path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists() and os.path.samefile(source, path):
             return
