@@ -79,11 +79,11 @@ def _summary(result: BuildResult, verb: str) -> str:
 
 
 def _report_result(result: BuildResult, quiet: bool) -> None:
+    """Warnings and notes (e.g. a result too big to embed) print even in CI: they are about the site."""
     for warning in result.warnings:
         typer.secho(str(warning), err=True, fg=typer.colors.YELLOW)
-    if not _is_quiet(quiet):
-        for note in result.notes:
-            typer.secho(f"note: {note}", err=True, fg=typer.colors.YELLOW)
+    for note in result.notes:
+        typer.secho(f"note: {note}", err=True, fg=typer.colors.YELLOW)
 
 
 @app.command()
