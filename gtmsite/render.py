@@ -144,7 +144,7 @@ def render_body(compiled: CompiledReport, rel: str, results: dict[str, QueryResu
     md = _markdown(url)
     html = md.convert(text)
     toc = _plain_toc(getattr(md, "toc_tokens", []))
-    html = _placeholders(nonce).sub(lambda m: _unplace(m, fragments), html)
+    html = put_components(html, nonce, fragments)
     return BodyOutput(html, toc, problems, state.kpis, state.notes, state.used_queries, state.charts)
 
 
@@ -154,20 +154,18 @@ def _plain_toc(tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for t in tokens]
 
 
-def _placeholders(nonce: str) -> re.Pattern:
-    """Components stand in the Markdown as `gtmX<nonce>X<n>Xgtm`; the nonce is new for every page, so data
-    can never spell a placeholder."""
-    return re.compile(rf"(<p>)?gtmX{nonce}X(\d+)Xgtm(</p>)?")
+def put_components(html: str, nonce: str, fragments: list[str]) -> str:
+    """Put each component's HTML where its placeholder is. Components stand in the Markdown as
+    `gtmX<nonce>X<n>Xgtm` (the nonce is new for every page, so data can never spell one); a paragraph
+    made of placeholders only is replaced whole, so a block (a table, a chart) is not left inside <p>."""
+    one = rf"gtmX{nonce}X(\d+)Xgtm"
 
+    def fragment(match: re.Match) -> str:
+        index = int(match.group(1))
+        return fragments[index] if index < len(fragments) else match.group(0)
 
-def _unplace(match: re.Match, fragments: list[str]) -> str:
-    index = int(match.group(2))
-    if index >= len(fragments):
-        return match.group(0)
-    html = fragments[index]
-    if match.group(1) and match.group(3):
-        return html
-    return (match.group(1) or "") + html + (match.group(3) or "")
+    html = re.sub(rf"<p>((?:\s*{one})+)\s*</p>", lambda m: re.sub(one, fragment, m.group(1)).strip(), html)
+    return re.sub(one, fragment, html)
 
 
 def _bind(name: str, fn: Callable[..., str], ctx: ComponentContext, template: jinja2.Template, rel: str,

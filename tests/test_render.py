@@ -436,3 +436,23 @@ def test_charts_of_columns_named_with_dots_and_brackets_are_drawn(site):
     build_ok(project)
     html = page(project)
     assert "Cat.name: a; Val[1]: 3" in html and "Cat.name: b; Val[1]: 5" in html
+
+
+def test_components_on_consecutive_lines_are_not_left_inside_a_paragraph(site):
+    project = site({"reports/index.md": """
+        # P
+
+        ```sql q
+        select count(*) as n, sum(amount) as amount from deals
+        ```
+
+        {{ big_value(q, "n") }}
+        {{ big_value(q, "amount") }}
+
+        Deals: {{ value(q, "n") }}.
+    """})
+    build_ok(project)
+    html = article(page(project))
+    assert "<p><div" not in html and "</div></p>" not in html
+    assert html.count('<div class="gtm-big-value">') == 2
+    assert '<p>Deals: <span class="gtm-value">4</span>.</p>' in html
