@@ -191,11 +191,15 @@ class ChangeHandler(FileSystemEventHandler):
         self.last_event = 0.0
         self.paths: set[str] = set()
         self.lock = threading.Lock()
+        self.observer: Observer | None = None  # set by watch_project, to watch a folder created later
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type not in ("created", "modified", "deleted", "moved", "closed") or (
                 event.is_directory and event.event_type == "modified"):
             return
+        if event.is_directory and event.event_type == "created" and self.observer is not None and \
+                Path(str(event.src_path)).parent == self.project and Path(str(event.src_path)).name in WATCHED:
+            self.observer.schedule(self, str(event.src_path), recursive=True)
         for raw in (event.src_path, getattr(event, "dest_path", "")):
             if raw and self.relevant(Path(str(raw))):
                 with self.lock:
@@ -220,6 +224,16 @@ class ChangeHandler(FileSystemEventHandler):
             paths, self.paths = self.paths, set()
             self.pending.clear()
             return paths
+
+
+def watch_project(observer: Observer, handler: ChangeHandler, project: Path) -> None:
+    """Watch reports/, sources/ and themes/ recursively and the project folder itself (site.toml, and a
+    watched folder created later), but not the output and cache folders, which every build rewrites."""
+    handler.observer = observer
+    observer.schedule(handler, str(project), recursive=False)
+    for name in WATCHED:
+        if (project / name).is_dir():
+            observer.schedule(handler, str(project / name), recursive=True)
 
 
 def wait_for_quiet(handler: ChangeHandler, stop: threading.Event) -> set[str]:
@@ -274,7 +288,7 @@ def serve(project: Path, host: str = "127.0.0.1", port: int = 8000, open_browser
         log(f"port {port} is in use; using {actual} instead")
     handler = ChangeHandler(project, config.output_dir, project / config.cache_dir)
     observer = Observer()
-    observer.schedule(handler, str(project), recursive=True)
+    watch_project(observer, handler, project)
     observer.start()
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
     try:
