@@ -397,3 +397,29 @@ def test_a_port_nobody_else_has_is_used_as_given(tmp_path, monkeypatch, host):
     with running(project, tmp_path, monkeypatch) as server:
         assert not any("in use" in line for line in server.logs)
         assert "Hi" in server.get("/")
+
+
+def test_the_watcher_skips_the_output_and_follows_a_themes_folder_created_later(tmp_path):
+    from watchdog.observers import Observer
+
+    from gtmsite.serve import ChangeHandler, watch_project
+
+    project = make_site(tmp_path / "site", {"site.toml": "[site]\ntitle = \"T\"\n", "reports/index.md": "# H\n",
+                                            "build/old.html": "x"})
+    handler = ChangeHandler(project, project / "build", project / ".gtmsite-cache")
+    observer = Observer()
+    watch_project(observer, handler, project)
+    observer.start()
+    try:
+        (project / "build" / "new.html").write_text("ignored")
+        (project / "themes" / "mine" / "static").mkdir(parents=True)
+        time.sleep(0.3)  # the new folder gets its own watch
+        (project / "themes" / "mine" / "static" / "custom.css").write_text("body {}")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any(p.endswith("custom.css") for p in handler.paths):
+            time.sleep(0.05)
+        assert any(p.endswith("custom.css") for p in handler.paths)
+        assert not any("/build/" in p for p in handler.paths)
+    finally:
+        observer.stop()
+        observer.join()
