@@ -30,7 +30,7 @@ from . import __version__
 from .checks import Check, CheckResult, evaluate, parse_check
 from .components import Kpi
 from .config import Config
-from .errors import BuildFailed, Problem, SiteError
+from .errors import BuildFailed, Problem, SiteError, raise_if_any
 from .output import Writer, parquet_from_table, parquet_of
 from .queries import QueryResult, ResultCache, order_queries, run_query
 from .render import CompiledReport, compile_report, make_body_environment, page_url_function, render_body, render_title
@@ -153,7 +153,7 @@ class Builder:
         reports, problems = read_reports(self.config.reports_dir, self.config.project)
         if not self.config.reports_dir.is_dir():
             problems.append(Problem("reports/", None, "no reports/ folder: write reports/index.md"))
-        raise_problems(problems)
+        raise_if_any(problems)
         code_cache = self.config.project / self.config.cache_dir / "templates" if self.use_cache else None
         compiled = {r.rel: compile_report(self.body_env, r.rel, r.body, r.meta.title, code_cache, r.meta.title_line)
                     for r in reports}
@@ -163,7 +163,7 @@ class Builder:
         problems += [c.problem for c in compiled.values() if c.problem]
         pages, title_problems = self.render_titles(pages, compiled)
         problems += title_problems
-        raise_problems(problems)
+        raise_if_any(problems)
         self.log(f"{len(reports)} reports, {len(pages)} pages")
         nav = build_nav(pages)
         self.keys = self.page_keys(pages, nav)
@@ -262,7 +262,7 @@ class Builder:
             except BuildFailed as exc:
                 problems.extend(exc.problems)
                 break
-        raise_problems(problems)
+        raise_if_any(problems)
         return results
 
     def cached_check(self, check: Check) -> CheckResult:
@@ -581,8 +581,3 @@ class Progress:
             if self.step and self.done % self.step == 0 and self.done < self.total:
                 self.log(f"built {self.done}/{self.total} pages")
         return outcome
-
-
-def raise_problems(problems: list[Problem]) -> None:
-    if problems:
-        raise BuildFailed(problems)

@@ -83,10 +83,6 @@ VEGA_FORMATS: dict[str, tuple[str, str]] = {
 _SUFFIX = re.compile(r"_(" + "|".join(sorted(FORMATS, key=len, reverse=True)) + r")$")
 
 
-def is_format(name: str) -> bool:
-    return name in FORMATS
-
-
 def format_value(value: Any, fmt: str | None = None) -> str:
     """Format one value: a `fmt` name, a Python format spec, or (None) a sensible default."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
