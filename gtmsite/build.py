@@ -377,11 +377,9 @@ class Builder:
         source = folder / page.output_path
         if summary is None or summary.key != outcome.key or not source.is_file():
             return False
-        results, checks, problems, cached = self.page_results(page.report, page.params)
+        results, checks, problems, cached = self.page_results(page)
         if not cached or problems:
             return False
-        if page.templated:
-            checks = [replace(c, page=page.url) for c in checks]
         outcome.results, outcome.checks, outcome.cached, outcome.reused = results, checks, True, summary
         self.writer.link(page.output_path, source)
         data = folder / "_data" / page.data_key
@@ -399,9 +397,7 @@ class Builder:
         body_html, toc, charts = "", [], {}
         if page.report is not None:
             report = page.report
-            results, checks, problems, cached = self.page_results(report, page.params)
-            if page.templated:  # one report, many pages: say which page a check result is about
-                checks = [replace(c, page=page.url) for c in checks]
+            results, checks, problems, cached = self.page_results(page)
             outcome.checks, outcome.problems, outcome.cached, outcome.results = checks, problems, cached, results
             for query in report.queries:
                 if query.name not in results:
@@ -469,9 +465,16 @@ class Builder:
                 else f"built-in theme {path.name}"
             raise SiteError(f"template error: {exc}", shown, line) from None
 
-    def page_results(self, report: Report, params: dict[str, Any]
-                     ) -> tuple[dict[str, QueryResult], list[CheckResult], list[Problem], bool]:
-        """The page's query results and page-level check results, from the cache or from DuckDB."""
+    def page_results(self, page: Page) -> tuple[dict[str, QueryResult], list[CheckResult], list[Problem], bool]:
+        """The page's query results and page-level check results, from the cache or from DuckDB; on a
+        templated page each check result says which page it is about."""
+        results, checks, problems, cached = self._page_results(page.report, page.params)
+        if page.templated:
+            checks = [replace(c, page=page.url) for c in checks]
+        return results, checks, problems, cached
+
+    def _page_results(self, report: Report, params: dict[str, Any]
+                      ) -> tuple[dict[str, QueryResult], list[CheckResult], list[Problem], bool]:
         names = {q.name for q in report.queries}
         page_checks = [c for c in report.checks if c.target in names]
         clock = self.now.isoformat(timespec="minutes") if any(c.kind == "freshness" for c in page_checks) else ""
