@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SiteError
-from .forecast import LEVEL, Forecast, forecast, linear_trend
+from .forecast import LEVEL, Forecast, forecast, linear_trend, regular_step
 from .queries import QueryResult
 
 PART = "__part"
+FORECAST_DATA = "gtm_forecast"  # the forecast rows, shared by the band, line and point layers
 LOW, HIGH = "__lo", "__hi"
 TREND_COLOR = "#7f8c9a"
 _DASHES = {"actual": [1, 0], "forecast": [6, 4], "trend": [2, 3]}
@@ -44,6 +45,7 @@ class ForecastRecord:
     y: str
     series: str | None
     method: str
+    unit: str  # the series' step: day, week, month, quarter, year or number
     points: tuple[ForecastPoint, ...]
     actuals: tuple[tuple[Any, Any, float | None], ...]  # (x, series, y) as drawn
 
@@ -87,7 +89,8 @@ def project(spec: dict, records: list[dict], result: QueryResult, x: str, y: str
     if horizon:
         fc = {name: forecast(xs, ys, horizon, _what(result, y, series, name), cache) for name, (xs, ys) in
               groups.items()}
-        layers += _forecast_layers(encoding, groups, fc, x, y, series, result)
+        forecast_rows, forecast_layers = _forecast_layers(encoding, groups, fc, x, y, series)
+        layers += forecast_layers
         parts.append("forecast")
         first = next(iter(fc.values()))
         unit = _unit_name(groups, horizon)
@@ -110,6 +113,8 @@ def project(spec: dict, records: list[dict], result: QueryResult, x: str, y: str
     layered = [base, *spec["layer"][1:]] if "layer" in spec else [base]
     out = {k: v for k, v in spec.items() if k not in ("layer", "mark", "encoding")}
     out["layer"] = layers[:1] + layered + layers[1:] if horizon else layered + layers
+    if horizon:
+        out["datasets"] = {FORECAST_DATA: forecast_rows}
     return Projection(out, records, "; ".join(note) + ".", record)
 
 
@@ -147,16 +152,14 @@ def _json(value: Any) -> Any:
 
 
 def _unit_name(groups: dict, horizon: int) -> str:
-    from .forecast import regular_step
-
     xs = next(iter(groups.values()))[0]
     unit = regular_step(xs, "x").unit
     name = _UNITS.get(unit, "periods")
     return name[:-1] if horizon == 1 else name
 
 
-def _forecast_layers(encoding: dict, groups: dict, fc: dict[Any, Forecast], x: str, y: str, series: str | None,
-                     result: QueryResult) -> list[dict]:
+def _forecast_layers(encoding: dict, groups: dict, fc: dict[Any, Forecast], x: str, y: str, series: str | None
+                     ) -> tuple[list[dict], list[dict]]:
     """The band (first, under the actual line) and the forecast line with its points (after it)."""
     rows: list[dict] = []
     for name, (xs, ys) in groups.items():
@@ -181,13 +184,13 @@ def _forecast_layers(encoding: dict, groups: dict, fc: dict[Any, Forecast], x: s
     if series and color:
         tooltip.insert(1, {"field": color["field"], "type": "nominal", "title": color.get("title")})
     band_color = {k: v for k, v in color.items() if k != "legend"} if color else None
-    band = {"data": {"values": rows}, "mark": {"type": "area", "opacity": 0.16, "tooltip": False},
+    band = {"data": {"name": FORECAST_DATA}, "mark": {"type": "area", "opacity": 0.16, "tooltip": False},
             "encoding": {"x": x_enc, "y": {**{k: v for k, v in y_enc.items() if k != "stack"}, "field": LOW,
                                            "stack": None},
                          "y2": {"field": HIGH}}}
-    line = {"data": {"values": rows}, "mark": {"type": "line", "tooltip": False},
+    line = {"data": {"name": FORECAST_DATA}, "mark": {"type": "line", "tooltip": False},
             "encoding": {"x": x_enc, "y": {**y_enc, "stack": None}}}
-    points = {"data": {"values": rows}, "transform": [{"filter": "!datum.__start"}],
+    points = {"data": {"name": FORECAST_DATA}, "transform": [{"filter": "!datum.__start"}],
               "mark": {"type": "point", "filled": False, "size": 30, "tooltip": True},
               "encoding": {"x": x_enc, "y": {**y_enc, "stack": None}, "tooltip": tooltip}}
     for layer in (band, line, points):
@@ -195,7 +198,7 @@ def _forecast_layers(encoding: dict, groups: dict, fc: dict[Any, Forecast], x: s
             layer["encoding"]["color"] = band_color if layer is band else color
         elif "color" in encoding:
             layer["encoding"]["color"] = copy.deepcopy(encoding["color"])
-    return [band, line, points]
+    return rows, [band, line, points]
 
 
 def _trend_layer(encoding: dict, groups: dict, lines: dict, x: str, y: str, series: str | None) -> dict:
@@ -224,4 +227,5 @@ def _record(result: QueryResult, x: str, y: str, series: str | None, groups: dic
     points = tuple(ForecastPoint(_json(p), _json(name), m, lo, hi) for name, f in fc.items()
                    for p, m, lo, hi in zip(f.periods, f.mean, f.lower, f.upper))
     actuals = tuple((_json(p), _json(name), v) for name, (xs, ys) in groups.items() for p, v in zip(xs, ys))
-    return ForecastRecord(result.name, x, y, series, next(iter(fc.values())).method, points, actuals)
+    unit = regular_step(next(iter(groups.values()))[0], "x").unit
+    return ForecastRecord(result.name, x, y, series, next(iter(fc.values())).method, unit, points, actuals)

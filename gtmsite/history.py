@@ -183,7 +183,7 @@ def _anomaly(check: Check, current: Measure, past: list[tuple[str, Measure]], pa
 def _show(value: float, fmt: str | None) -> str:
     if fmt:
         return format_value(value, fmt)
-    return format_value(int(value) if float(value).is_integer() else value, None)
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.2f}"
 
 
 def _percent(fraction: float) -> str:
@@ -271,6 +271,20 @@ class Calibration:
     actual: float
     made_in: str  # the version that drew the forecast
     fmt: str | None
+    unit: str = ""  # the period's step (month, quarter, ...)
+
+    @property
+    def period_text(self) -> str:
+        """`Jul 2026` for a month, `Q3 2026` for a quarter, else the period as recorded."""
+        try:
+            day = dt.date.fromisoformat(str(self.period)[:10])
+        except ValueError:
+            return str(self.period)
+        if self.unit == "month":
+            return day.strftime("%b %Y")
+        if self.unit == "quarter":
+            return f"Q{(day.month - 1) // 3 + 1} {day.year}"
+        return str(self.period)[:10] if self.unit in ("day", "week") else str(self.period)
 
     @property
     def inside(self) -> bool:
@@ -306,7 +320,7 @@ def forecast_vs_actual(current: dict[str, PageSummary], history: list[PastVersio
                     version_id, point = found
                     rows.append(Calibration(url, page.title, column_label(record["y"]), series, x, point["value"],
                                             point["low"], point["high"], actual, version_id,
-                                            column_format(record["y"])))
+                                            column_format(record["y"]), record.get("unit", "")))
     return rows
 
 
