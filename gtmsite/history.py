@@ -347,3 +347,18 @@ def _later(a: Any, b: Any) -> bool:
         return a > b
     except TypeError:
         return str(a) > str(b)
+
+
+def calibration_lines(rows: list[Calibration]) -> list[str]:
+    """The terminal form of forecast vs actual (`gtmsite versions diff`)."""
+    lines = ["forecasts and what happened:"] if rows else []
+    for row in rows:
+        def show(value: float, fmt: str | None = row.fmt) -> str:
+            return format_value(value, fmt)
+        series = f" ({row.series})" if row.series is not None else ""
+        error = f", {'+' if row.error > 0 else ''}{row.error * 100:.1f}%" if row.error is not None else ""
+        where = "inside" if row.inside else "outside"
+        lines.append(f"    {row.url} {row.label}{series} {row.period_text}: forecast {show(row.forecast)} "
+                     f"({show(row.low)} to {show(row.high)}) made in {row.made_in}, actual {show(row.actual)}"
+                     f"{error}, {where} the interval")
+    return lines

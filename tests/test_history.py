@@ -180,3 +180,7 @@ def test_forecast_next_to_what_happened_a_month_later(tmp_path):
     assert cells[1:4] == ["ARR", "Jul 2026", forecast_july] and cells[5] == "$141"
     assert cells[7] == first["version"]["id"]
     assert row.count("<tr>") == 1  # only July became actual
+    diff = run_cli("versions", "diff", first["version"]["id"], "--project", project)
+    assert diff.exit_code == 0
+    assert f"/ ARR Jul 2026: forecast {forecast_july} (" in diff.stdout and f"made in {first['version']['id']}, " \
+        "actual $141" in diff.stdout
