@@ -125,6 +125,25 @@ def test_forecast_and_trend_layers_in_the_chart_and_its_static_svg(tmp_path):
     assert "Dashed: forecast of the next 3 months (ETS(" in html and "dotted: linear trend" in html
     svg = re.findall(r"<svg.*?</svg>", html, re.S)
     assert len(svg) == 2 and ">forecast</text>" in svg[0] and ">trend</text>" in svg[0]
+    assert 'stroke-dasharray="6,4"' in svg[0] and 'stroke-dasharray="2,3"' in svg[0]  # the forecast and trend lines
+
+
+def test_weekly_series_forecast_in_the_chart(tmp_path):
+    weeks = "\n".join(f"{dt.date(2026, 1, 5) + dt.timedelta(weeks=i)},{noisy(12)[i]}" for i in range(12))
+    report = """\
+```sql weekly
+select week, leads from leads order by week
+```
+
+{{ line_chart(weekly, x="week", y="leads", forecast=2) }}
+"""
+    project = make_site(tmp_path / "site", {"site.toml": '[site]\ntitle = "W"\n', "reports/index.md": report,
+                                            "sources/leads.csv": f"week,leads\n{weeks}\n"})
+    build_ok(project)
+    html = page(project)
+    (spec,) = specs(html)
+    assert [r["week"] for r in layer_data(spec, "forecast") if not r["__start"]] == ["2026-03-30", "2026-04-06"]
+    assert "Dashed: forecast of the next 2 weeks" in html
 
 
 def test_two_builds_draw_the_same_forecast(tmp_path):
