@@ -169,10 +169,10 @@ def test_changes_page_and_versions_diff_show_the_same_numbers(three):
     assert "is the first version" in (output / "v" / IDS[0] / "_changes" / "index.html").read_text()
 
 
-def test_versions_diff_of_an_unknown_version_is_an_error(three):
+def test_versions_diff_of_an_unknown_version_is_a_usage_error(three):
     project, _, _ = three
     result = run_cli("versions", "diff", "1999-01-01", IDS[0], "--project", project)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a mistake in the command's arguments, not in the site
     assert "no version '1999-01-01'" in result.stderr and IDS[0] in result.stderr
 
 
