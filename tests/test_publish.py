@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import make_site
+from conftest import make_site, run_cli
 from versioning import (
     DAY,
     EPOCH,
@@ -291,3 +292,100 @@ def test_the_next_build_repairs_a_kill_between_versions_json_and_latest(tmp_path
     build_ok(project)
     assert [v["id"] for v in assert_consistent(output)] == [f"{DAY}.3", f"{DAY}.2", DAY]
     assert leftovers(output) == []
+
+
+# -- issue 9: published files are readable, ids are never reused, interrupted builds leave nothing ---
+
+
+def test_published_folders_and_files_take_the_users_umask(tmp_path):
+    """A web server running as another user can read every published page (not 0700 from mkdtemp)."""
+    project = versioned_site(tmp_path / "site")
+    old = os.umask(0o022)
+    try:
+        build_ok(project)
+        set_data(project, 1)
+        build_ok(project)
+    finally:
+        os.umask(old)
+    output = project / "build"
+    unreadable = []
+    for path in [output, *output.rglob("*")]:
+        mode = path.stat().st_mode & 0o777
+        wanted = 0o755 if path.is_dir() else 0o644
+        if mode & wanted != wanted:
+            unreadable.append(f"{path.relative_to(output)}: {oct(mode)}")
+    assert unreadable == []
+    assert (output / "v" / DAY).stat().st_mode & 0o777 == 0o755
+    assert (output / "latest").stat().st_mode & 0o777 == 0o755
+
+
+def test_a_version_id_is_never_given_out_again_after_prune(tmp_path):
+    project = versioned_site(tmp_path / "site")
+    for step in range(3):
+        set_data(project, step)
+        build_ok(project)
+    output = project / "build"
+    assert [v["id"] for v in versions(output)] == [f"{DAY}.3", f"{DAY}.2", DAY]
+    pruned = run_cli("versions", "prune", "--keep", "1", "--project", project)
+    assert pruned.exit_code == 0, pruned.output
+    kept = versions(output)
+    assert [v["id"] for v in kept] == [f"{DAY}.3"]
+    assert kept[0]["previous"] is None, "previous never names a removed version"
+    set_data(project, 0)
+    build_ok(project)
+    ids = [v["id"] for v in versions(output)]
+    assert ids == [f"{DAY}.4", f"{DAY}.3"], "the ids of removed versions are not used again"
+    assert not (output / "v" / DAY).exists() and not (output / "v" / f"{DAY}.2").exists()
+
+
+def test_versions_keep_retires_ids_too(tmp_path):
+    project = versioned_site(tmp_path / "site", {"site.toml": '[site]\ntitle = "T"\n[versions]\nkeep = 1\n'})
+    output = project / "build"
+    for step in (0, 1, 2):
+        set_data(project, step)
+        build_ok(project)
+        listed = versions(output)
+        assert len(listed) == 1 and listed[0]["previous"] is None
+    assert [v["id"] for v in versions(output)] == [f"{DAY}.3"]
+
+
+def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if predicate():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def test_sigterm_mid_build_leaves_no_staging_folder(tmp_path):
+    """A cancelled CI job (SIGTERM) stops the build cleanly: no half-written `.staging-*`, site as it was."""
+    project = slow_site(tmp_path / "site")
+    output = project / "build"
+    build_ok(project)
+    with open(project / "sources" / "accounts.csv", "a") as handle:
+        handle.write("999,acct-new,1\n")
+    before = published(output)
+    proc = start_build(project)
+    try:
+        assert _wait_for(lambda: any(output.glob(".staging-*/accounts/*/index.html")), proc), "no staging seen"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode != 0
+    assert "interrupted; nothing was published" in err.decode()
+    assert list(output.glob(".staging-*")) == [] and leftovers(output) == []
+    assert published(output) == before
+
+
+def test_a_model_cycle_leaves_no_empty_staging_folder(tmp_path):
+    project = versioned_site(tmp_path / "site")
+    build_ok(project)
+    make_site(project, {"sources/a.sql": "select * from b\n", "sources/b.sql": "select * from a\n"})
+    result = build(project)
+    assert result.exit_code != 0
+    assert "cycle" in result.stderr
+    assert list((project / "build").glob(".staging-*")) == []
