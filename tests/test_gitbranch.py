@@ -4,7 +4,13 @@ kept, and the working tree, the index and HEAD of the repository are never touch
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
 from conftest import run_gtmsite
 from versioning import DAY, EPOCH, GIT_ENV, git, git_repo, set_data, versioned_site
@@ -106,3 +112,51 @@ def test_an_invalid_branch_name_is_a_usage_error(tmp_path):
     result = gtmsite(repo, "build", "--git-branch", "bad..name")
     assert result.returncode == 2
     assert "not a valid branch name" in result.stderr
+
+
+def test_two_branch_builds_at_once_both_land_one_after_the_other(tmp_path):
+    """Two CI pipelines publishing at once: both versions reach the branch (a lock, the tip read under it)."""
+    repo = git_repo(versioned_site(tmp_path / "site"))
+    assert gtmsite(repo, "build", "--git-branch", "pages").returncode == 0
+    env = {**os.environ, "CI": "true", "SOURCE_DATE_EPOCH": str(EPOCH), **GIT_ENV}
+    for round_ in range(2):
+        set_data(repo, 1 + round_)
+        procs = [subprocess.Popen([sys.executable, "-m", "gtmsite", "build", "--git-branch", "pages", "--project",
+                                   str(repo), "--label", f"r{round_}-{n}"], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for n in range(2)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outs
+    listed = json.loads(git(repo, "show", "pages:versions.json"))
+    assert sorted(v["id"] for v in listed[:4]) == ["r0-0", "r0-1", "r1-0", "r1-1"]
+    assert len(listed) == 5
+    assert git(repo, "rev-list", "--count", "pages") == "5", "one commit per version, none lost"
+    tree = set(git(repo, "ls-tree", "-r", "--name-only", "pages").splitlines())
+    assert all(f"v/{v['id']}/index.html" in tree for v in listed)
+    assert [v["previous"] for v in listed[:4]] == [v["id"] for v in listed[1:5]], "each built on the one before"
+
+
+def _scratch() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("gtmsite-branch-*"))
+
+
+def test_a_killed_branch_build_leaves_no_scratch_folder(tmp_path):
+    """SIGTERM: the scratch folder goes with the build; SIGKILL: the next run removes what the dead one left."""
+    repo = git_repo(versioned_site(tmp_path / "site"))
+    env = {**os.environ, "CI": "true", "SOURCE_DATE_EPOCH": str(EPOCH), **GIT_ENV}
+    command = [sys.executable, "-m", "gtmsite", "build", "--git-branch", "pages", "--project", str(repo)]
+    before = _scratch()
+    for stop in (signal.SIGTERM, signal.SIGKILL):
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while not (_scratch() - before) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        assert proc.poll() is None, "the build ended before its scratch folder was seen"
+        time.sleep(0.3)  # mid-build
+        proc.send_signal(stop)
+        proc.communicate(timeout=60)
+        if stop == signal.SIGTERM:
+            assert _scratch() - before == set(), "SIGTERM: the build removed its scratch folder"
+        else:
+            assert _scratch() - before, "SIGKILL leaves it (nothing can run)"
+    assert gtmsite(repo, "build", "--git-branch", "pages").returncode == 0
+    assert _scratch() - before == set(), "the next build removed the killed one's folder"
