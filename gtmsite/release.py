@@ -63,7 +63,7 @@ def check_site(project: Path | str, log: Log = _quiet, use_cache: bool = True) -
     which it only reads."""
     config = load_config(project)
     notes = refuse_outside_links(config)
-    with cache_read_only():
+    with cache_read_only(), environment_faults():
         builder = Builder(config, Writer(None), log, use_cache)
         try:
             result = _successful(builder.run())
@@ -71,6 +71,16 @@ def check_site(project: Path | str, log: Log = _quiet, use_cache: bool = True) -
             builder.db.close()
     result.notes.extend(notes)
     return result
+
+
+@contextmanager
+def environment_faults() -> Iterator[None]:
+    """A fault of the file system (a disk full, a source deleted mid-build) as a message naming the path
+    and the cause, not an internal error."""
+    try:
+        yield
+    except OSError as exc:
+        raise io_error(exc) from None
 
 
 def build_site(project: Path | str, output: Path | str | None = None, log: Log = _quiet, use_cache: bool = True,
@@ -162,7 +172,7 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
         raise ConfigError(f"[build] output: {target} would hold the project itself; choose a folder inside it",
                           "site.toml")
     notes = refuse_outside_links(config)
-    with usable_cache(config, use_cache, notes) as config, publish_lock(target):
+    with environment_faults(), usable_cache(config, use_cache, notes) as config, publish_lock(target):
         release = _publish_new_version(config, target, log, use_cache, label)
     release.result.notes.extend(notes)
     return release

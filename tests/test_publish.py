@@ -389,3 +389,103 @@ def test_a_model_cycle_leaves_no_empty_staging_folder(tmp_path):
     assert result.exit_code != 0
     assert "cycle" in result.stderr
     assert list((project / "build").glob(".staging-*")) == []
+
+
+# -- faults of the file system: a message naming the path and the cause, the site untouched ------------
+
+
+@pytest.fixture
+def mount(tmp_path):
+    """`mount(folder, *options)`: a real mount (tmpfs with a size limit, a read-only bind); skips the test
+    where mounting is not permitted."""
+    done: list[Path] = []
+
+    def do(folder: Path, *options: str) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(["mount", *options, str(folder)], capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount here: {result.stderr.strip()}")
+        done.append(folder)
+        return folder
+
+    yield do
+    for folder in reversed(done):
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def _read_only(mount, folder: Path) -> None:
+    mount(folder, "--bind", str(folder))
+    mount(folder, "-o", "remount,ro,bind", str(folder))
+
+
+BIG_PAGE = {"sources/big.csv": "id,text\n1," + "z" * 1_500_000 + "\n",
+            "reports/big.md": "```sql big\nselect * from big\n```\n\n{{ table(big) }}\n"}
+
+
+@pytest.mark.parametrize("limit", ["size=400k", "nr_inodes=70"], ids=["disk full", "inodes exhausted"])
+def test_a_full_disk_is_a_clear_error_and_the_site_is_untouched(tmp_path, mount, limit):
+    project = versioned_site(tmp_path / "site")
+    output = mount(tmp_path / "out", "-t", "tmpfs", "-o", limit, "tmpfs")
+    build_ok(project, "--output", str(output))
+    before = published(output)
+    make_site(project, {**BIG_PAGE, "reports/more/[account].md": "---\npages: select distinct account || "
+                        "cast(range as varchar) as account from deals, range(30)\n---\n# {{ params.account }}\n"})
+    result = build(project, "--output", str(output))
+    assert result.exit_code == 1, result.output
+    assert "no space left on device while" in result.stderr and str(output) in result.stderr, result.stderr
+    assert "internal error" not in result.output
+    assert published(output) == before
+    assert leftovers(output) == []
+
+
+def test_a_read_only_output_is_a_clear_error(tmp_path, mount):
+    project = versioned_site(tmp_path / "site")
+    output = tmp_path / "out"
+    build_ok(project, "--output", str(output))
+    before = published(output)
+    _read_only(mount, output)
+    set_data(project, 1)
+    result = build(project, "--output", str(output))
+    assert result.exit_code == 1, result.output
+    assert "read-only file system" in result.stderr and str(output) in result.stderr
+    assert "internal error" not in result.output
+    assert published(output) == before
+
+
+def test_a_read_only_project_still_builds_without_its_cache(tmp_path, mount):
+    project = versioned_site(tmp_path / "site")
+    _read_only(mount, project)
+    output = tmp_path / "out"
+    result = build(project, "--output", str(output))
+    assert result.exit_code == 0, result.output
+    assert "cache folder" in result.stderr and "cannot be written" in result.stderr
+    assert (output / "latest" / "_data" / "index" / "all_deals.parquet").is_file()
+    assert run_cli("check", "--project", project).exit_code == 0
+    assert not (project / ".gtmsite-cache").exists()
+
+
+def test_a_source_deleted_mid_build_is_a_clear_error(tmp_path):
+    from gtmsite.errors import SiteError
+    from gtmsite.release import build_site
+
+    project = versioned_site(tmp_path / "site", {"sources/won.sql": "select * from deals where stage = 'Closed Won'\n"})
+
+    def log(message: str) -> None:
+        if "pages" in message:  # reports are read, the sources are not loaded yet
+            (project / "sources" / "won.sql").unlink(missing_ok=True)
+
+    with pytest.raises(SiteError) as raised:
+        build_site(project, log=log)
+    message = str(raised.value)
+    assert "no such file or directory" in message and "won.sql" in message and "deleted or moved" in message
+    assert not (project / "build" / "latest").exists()
+
+
+def test_a_file_name_too_long_is_found_by_check_as_by_build(tmp_path):
+    name = "q" * 300
+    project = versioned_site(tmp_path / "site", {"reports/long.md": f"```sql {name}\nselect 1 as x\n```\n"})
+    for command in ("check", "build"):
+        result = run_cli(command, "--project", project)
+        assert result.exit_code == 1, result.output
+        assert "is 304 bytes long; file systems allow 255" in result.stderr, result.stderr
+        assert "internal error" not in result.output
