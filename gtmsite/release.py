@@ -132,7 +132,7 @@ def usable_cache(config: Config, use_cache: bool, notes: list[str]) -> Iterator[
     """The config to build with: its cache folder if it can be written, else (a read-only project) a
     throw-away one for this build only, with a note saying so. The cache is optional, never a failure."""
     folder = config.project / config.cache_dir
-    if not use_cache or ensure_cache_folder(folder):
+    if ensure_cache_folder(folder) or not use_cache:  # made (with its .gitignore) even for --no-cache
         yield config
         return
     notes.append(f"the cache folder {folder} cannot be written; built without it (slower). Set [build] cache "

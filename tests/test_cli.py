@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from conftest import article, error_lines, page, run_cli, run_gtmsite, site_root
 
 import gtmsite.cli

@@ -8,9 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from conftest import run_gtmsite
 from versioning import DAY, EPOCH, GIT_ENV, git, git_repo, set_data, versioned_site
@@ -135,28 +133,26 @@ def test_two_branch_builds_at_once_both_land_one_after_the_other(tmp_path):
     assert [v["previous"] for v in listed[:4]] == [v["id"] for v in listed[1:5]], "each built on the one before"
 
 
-def _scratch() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("gtmsite-branch-*"))
-
-
 def test_a_killed_branch_build_leaves_no_scratch_folder(tmp_path):
     """SIGTERM: the scratch folder goes with the build; SIGKILL: the next run removes what the dead one left."""
     repo = git_repo(versioned_site(tmp_path / "site"))
-    env = {**os.environ, "CI": "true", "SOURCE_DATE_EPOCH": str(EPOCH), **GIT_ENV}
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "CI": "true", "SOURCE_DATE_EPOCH": str(EPOCH), "TMPDIR": str(scratch), **GIT_ENV}
     command = [sys.executable, "-m", "gtmsite", "build", "--git-branch", "pages", "--project", str(repo)]
-    before = _scratch()
     for stop in (signal.SIGTERM, signal.SIGKILL):
         proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
-        while not (_scratch() - before) and proc.poll() is None and time.monotonic() < deadline:
+        while not list(scratch.glob("gtmsite-branch-*")) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.002)
         assert proc.poll() is None, "the build ended before its scratch folder was seen"
         time.sleep(0.3)  # mid-build
         proc.send_signal(stop)
         proc.communicate(timeout=60)
         if stop == signal.SIGTERM:
-            assert _scratch() - before == set(), "SIGTERM: the build removed its scratch folder"
+            assert list(scratch.iterdir()) == [], "SIGTERM: the build removed its scratch folder"
         else:
-            assert _scratch() - before, "SIGKILL leaves it (nothing can run)"
-    assert gtmsite(repo, "build", "--git-branch", "pages").returncode == 0
-    assert _scratch() - before == set(), "the next build removed the killed one's folder"
+            assert list(scratch.iterdir()), "SIGKILL leaves it (nothing can run)"
+    assert run_gtmsite("build", "--git-branch", "pages", "--project", repo,
+                       env={"SOURCE_DATE_EPOCH": str(EPOCH), "TMPDIR": str(scratch), **GIT_ENV}).returncode == 0
+    assert list(scratch.iterdir()) == [], "the next build removed the killed one's folder"
