@@ -167,6 +167,9 @@ def tidy(output: Path) -> None:
     and a `latest/` that does not match the newest listed version."""
     for leftover in list(output.glob(".staging-*")) + list(output.glob(".latest-*")) + list(output.glob(".old-*")):
         shutil.rmtree(leftover, ignore_errors=True)
+    for half_written in output.glob(".*.tmp"):  # replace_file's temporary file, killed before its rename
+        if half_written.is_file():
+            half_written.unlink(missing_ok=True)
     versions = read_versions(output)
     listed = {v["id"] for v in versions}
     folder = output / "v"

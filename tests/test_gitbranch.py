@@ -156,3 +156,33 @@ def test_a_killed_branch_build_leaves_no_scratch_folder(tmp_path):
     assert run_gtmsite("build", "--git-branch", "pages", "--project", repo,
                        env={"SOURCE_DATE_EPOCH": str(EPOCH), "TMPDIR": str(scratch), **GIT_ENV}).returncode == 0
     assert list(scratch.iterdir()) == [], "the next build removed the killed one's folder"
+
+
+def test_a_branch_moved_by_someone_else_mid_build_is_built_on_again(tmp_path, monkeypatch):
+    """A push to the branch from elsewhere while a version is built: the version is built again on top of
+    it, so neither that commit nor the new version is lost."""
+    from gtmsite.config import load_config
+    from gtmsite.gitbranch import publish_to_branch
+    from gtmsite.release import _release
+
+    repo = git_repo(versioned_site(tmp_path / "site"))
+    assert gtmsite(repo, "build", "--git-branch", "pages").returncode == 0
+    config = load_config(repo)
+    attempts = []
+
+    def release(folder):
+        attempts.append(folder)
+        if len(attempts) == 1:  # someone else's commit lands on the branch meanwhile
+            tree = git(repo, "rev-parse", "pages^{tree}")
+            foreign = git(repo, "commit-tree", tree, "-p", "pages", "-m", "pushed from elsewhere")
+            git(repo, "update-ref", "refs/heads/pages", foreign)
+        return _release(config, folder, lambda _: None, True, f"try-{len(attempts)}")
+
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+    outcome = publish_to_branch(config, "pages", release)
+    assert len(attempts) == 2 and outcome.record.id == "try-2"
+    log = git(repo, "log", "--format=%s", "pages").splitlines()
+    assert log[:2] == ["gtmsite: publish version try-2", "pushed from elsewhere"]
+    listed = json.loads(git(repo, "show", "pages:versions.json"))
+    assert [v["id"] for v in listed] == ["try-2", DAY]
