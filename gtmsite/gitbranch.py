@@ -102,12 +102,10 @@ def _publish_once(repo: Path, git_dir: str, branch: str, release: Callable[[Path
         commit = _git(["commit-tree", tree, *(["-p", parent] if parent else []), "-m", message], site, env)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    expected = local  # update only if the branch is still where it was ("": still absent)
-    moved = subprocess.run(["git", "update-ref", ref, commit, expected], cwd=repo, capture_output=True, text=True)
+    # moved only if it is still where it was when the build began ("": still absent)
+    moved = subprocess.run(["git", "update-ref", ref, commit, local], cwd=repo, capture_output=True, text=True)
     if moved.returncode == 0:
         return outcome, True
     if _git(["rev-parse", "--verify", "-q", ref], repo, check=False) != local:
         return outcome, False
     raise SiteError(f"git update-ref failed: {moved.stderr.strip() or moved.stdout.strip()}")
-
-

@@ -173,49 +173,42 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
                           "site.toml")
     notes = refuse_outside_links(config)
     with environment_faults(), usable_cache(config, use_cache, notes) as config, publish_lock(target):
-        release = _publish_new_version(config, target, log, use_cache, label)
-    release.result.notes.extend(notes)
-    return release
-
-
-def _publish_new_version(config: Config, target: Path, log: Log, use_cache: bool, label: str) -> Release:
-    """Build into a staging folder and publish it; whatever happens, the staging folder does not stay."""
-    tidy(target)
-    versions = read_versions(target)
-    previous = versions[0]["id"] if versions else None
-    before = read_manifest(target / "v" / previous) if previous else {}
-    staging = builder = None
-    try:
+        tidy(target)
+        versions = read_versions(target)
+        previous = versions[0]["id"] if versions else None
         staging = staging_folder(target)
-        builder = Builder(config, Writer(staging), log, use_cache, versioned=True,
-                          previous=(target / "v" / previous, before) if previous and use_cache else None)
-        result = _successful(builder.run())
-        version_id = next_version_id(used_ids(target, versions), builder.now, label or config.label)
-        summaries = page_summaries(result)
-        comparison = compare(before, {s.url: s for s in summaries}, previous, version_id,
-                             lambda vid, url, query: _rows(target, staging, version_id, vid, url, query))
-        counts = result.check_counts()
-        record = VersionRecord(
-            id=version_id, label=label or config.label or builder.now.strftime("%Y-%m-%d %H:%M UTC"),
-            created=builder.now.isoformat(timespec="seconds"), git_commit=git_commit(config.project),
-            data_fingerprint=result.fingerprint, pages=len(result.pages), checks=counts, previous=previous)
-        builder.render_extra("/_changes/", "What changed", "changes.html", comparison=comparison, record=record)
-        builder.render_extra("/_checks/", "Data checks", "checks.html", checks=result.checks, record=record)
-        builder.writer.write("_version.json", manifest_json(summaries, record))
-        builder.writer.write("_pages.json", json.dumps(sorted(p.url for p in result.pages)))
-        redirect = builder.theme_env.get_template("redirect.html").render(target="latest/")
+        before = read_manifest(target / "v" / previous) if previous else {}
         try:
-            publish_version(staging, target, record, config.keep, redirect)
-        except OSError as exc:
-            raise io_error(exc, "publishing into", target) from None
-        staging = None
-        log(f"published version {version_id} -> {target / 'v' / version_id}")
-        return Release(result, record, comparison, target)
-    finally:
-        if builder is not None:
-            builder.db.close()
-        if staging is not None:
+            builder = Builder(config, Writer(staging), log, use_cache, versioned=True,
+                              previous=(target / "v" / previous, before) if previous and use_cache else None)
+        except BaseException:  # e.g. a cycle of models: no empty staging folder stays behind
             shutil.rmtree(staging, ignore_errors=True)
+            raise
+        try:
+            result = _successful(builder.run())
+            version_id = next_version_id(used_ids(target, versions), builder.now, label or config.label)
+            summaries = page_summaries(result)
+            comparison = compare(before, {s.url: s for s in summaries}, previous, version_id,
+                                 lambda vid, url, query: _rows(target, staging, version_id, vid, url, query))
+            counts = result.check_counts()
+            record = VersionRecord(
+                id=version_id, label=label or config.label or builder.now.strftime("%Y-%m-%d %H:%M UTC"),
+                created=builder.now.isoformat(timespec="seconds"), git_commit=git_commit(config.project),
+                data_fingerprint=result.fingerprint, pages=len(result.pages), checks=counts, previous=previous)
+            builder.render_extra("/_changes/", "What changed", "changes.html", comparison=comparison, record=record)
+            builder.render_extra("/_checks/", "Data checks", "checks.html", checks=result.checks, record=record)
+            builder.writer.write("_version.json", manifest_json(summaries, record))
+            builder.writer.write("_pages.json", json.dumps(sorted(p.url for p in result.pages)))
+            redirect = builder.theme_env.get_template("redirect.html").render(target="latest/")
+            publish_version(staging, target, record, config.keep, redirect)
+            staging = None
+            log(f"published version {version_id} -> {target / 'v' / version_id}")
+            result.notes.extend(notes)
+            return Release(result, record, comparison, target)
+        finally:
+            builder.db.close()
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
 
 
 def page_summaries(result: BuildResult) -> list[PageSummary]:
