@@ -70,7 +70,7 @@ def raise_if_any(problems: list[Problem], exit_code: int = 1) -> None:
 _IO_ADVICE = {
     "ENOSPC": "free some space on that disk (or publish elsewhere with --output) and build again",
     "EDQUOT": "the disk quota is used up: free some space and build again",
-    "EROFS": "that file system is read-only: publish to a writable folder (--output) instead",
+    "EROFS": "publish to a writable folder instead (--output DIR), or make that one writable",
     "EACCES": "you may not write there: fix its permissions or choose another folder",
     "EPERM": "you may not write there: fix its permissions or choose another folder",
     "ENAMETOOLONG": "a file or folder name is too long for the file system: shorten it",
