@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from dataclasses import dataclass
 
 
@@ -84,9 +86,6 @@ def io_error(exc: OSError, doing: str = "", path: object = None) -> SiteError:
     """An error of the file system (disk full, read-only, a file gone) as a message a user can act on:
     the path, the cause and what to do ("no space left on device while writing build/x: ..."). Never
     "internal error": these are faults of the environment, not bugs."""
-    import errno
-    import os
-
     name = errno.errorcode.get(exc.errno or 0, "")
     cause = (exc.strerror or os.strerror(exc.errno or 0) or type(exc).__name__).lower()
     where = path if path is not None else exc.filename
