@@ -13,7 +13,7 @@ import typer
 
 from . import __version__
 from .build import BuildResult
-from .errors import BuildFailed, Problem, SiteError
+from .errors import BuildFailed, ConfigError, Problem, SiteError, io_error
 from .release import build_site, check_site
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -61,6 +61,9 @@ def _run(action: Callable[[], None], debug: bool, builds: bool = True) -> None:
         typer.secho("interrupted; nothing was published." if builds else "interrupted.", err=True,
                     fg=typer.colors.RED)
         raise typer.Exit(130) from None
+    except OSError as exc:  # the disk, not our code: full, read-only, a file gone (path and cause)
+        typer.secho(str(io_error(exc)), err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from None
     except Exception as exc:  # noqa: BLE001 - the one place unexpected errors are reported
         if debug:
             raise
@@ -88,7 +91,8 @@ def _report_result(result: BuildResult, quiet: bool) -> None:
 
 @app.command()
 def build(project: Path = ProjectOption,
-          output: Path | None = typer.Option(None, "--output", "-o", help="Publish here instead of [build] output."),
+          output: Path | None = typer.Option(None, "--output", "-o",
+                                             help="Publish here instead of the output folder set in site.toml."),
           label: str = typer.Option("", "--label", help="A label for this version (also its id)."),
           git_branch: str | None = typer.Option(None, "--git-branch",
                                                    help="Publish the version as one commit on this git branch."),
@@ -120,7 +124,7 @@ def serve(project: Path = ProjectOption,
 @app.command()
 def check(project: Path = ProjectOption, quiet: bool = QuietOption, debug: bool = DebugOption,
           no_cache: bool = typer.Option(False, "--no-cache", help="Run every query again.")) -> None:
-    """Run sources, queries, checks and templates like a build; write nothing."""
+    """Run sources, queries, checks and templates like a build; write nothing (the cache is only read)."""
     def action() -> None:
         result = check_site(project, log=_logger(quiet), use_cache=not no_cache)
         _report_result(result, quiet)
@@ -168,7 +172,8 @@ def _output_dir(project: Path, output: Path | None) -> Path:
     return output.resolve() if output else load_config(project).output_dir
 
 
-OutputOption = typer.Option(None, "--output", "-o", help="The published site (default: [build] output).")
+OutputOption = typer.Option(None, "--output", "-o",
+                            help="The published site (default: the output folder set in site.toml).")
 
 
 @versions_app.command("list")
@@ -209,7 +214,7 @@ def versions_diff(a: str = typer.Argument(..., help="The older version id."),
         for name in (a, b):
             vid = ids[0] if name == "latest" and ids else name
             if vid not in ids:
-                raise SiteError(f"no version '{name}' (versions: {', '.join(ids) or 'none'})")
+                raise ConfigError(f"no version '{name}' (versions: {', '.join(ids) or 'none'})")
             resolved.append(vid)
 
         def rows(vid: str, url: str, query: str) -> list:
@@ -251,6 +256,9 @@ def main(version: bool = typer.Option(False, "--version", callback=_version_call
 
 
 def run() -> None:
+    from .publish import stop_cleanly_on_sigterm
+
+    stop_cleanly_on_sigterm()
     started = time.perf_counter()
     try:
         app()

@@ -229,6 +229,16 @@ def load_config(project: Path | str) -> Config:
         shown = blocker.relative_to(project) if blocker.is_relative_to(project) else blocker
         problems.append(Problem(CONFIG_FILE, _key_line(text, "build", "output"),
                                 f"[build] output: expected a folder, but {shown} is a file; choose another path"))
+    held = input_holding(project, output_path) if blocker is None else None
+    if held:
+        problems.append(Problem(CONFIG_FILE, _key_line(text, "build", "output"),
+                                f"[build] output: \"{output}\" is inside {held}, which gtmsite reads as input: the "
+                                "next build would read the site itself; choose a folder outside it, e.g. \"build\""))
+    label = values.get("versions.label", "")
+    if len(label) > MAX_LABEL:
+        problems.append(Problem(CONFIG_FILE, _key_line(text, "versions", "label"),
+                                f"[versions] label: {len(label)} characters long; at most {MAX_LABEL} are allowed "
+                                "(it names each version's folder): use a shorter one"))
     theme = values.get("site.theme", "default")
     if theme != "default" and not (project / "themes" / theme).is_dir():
         problems.append(Problem(CONFIG_FILE, _key_line(text, "site", "theme"),
@@ -250,6 +260,22 @@ def load_config(project: Path | str) -> Config:
         checks=tuple(values.get("checks", ())),
         external_sources=tuple(values.get("sources", ())),
     )
+
+
+MAX_LABEL = 100  # characters: a label's slug names a version's folder
+
+
+def input_holding(project: Path, output: Path) -> str | None:
+    """The project's input (`reports/`, `sources/`, `themes/`, the project itself) that a publishing
+    folder would be inside of, or None: a site published there would be read by the next build."""
+    output = output.resolve()
+    if output == project:
+        return "the project folder itself"
+    for name in ("reports", "sources", "themes"):
+        folder = (project / name).resolve()
+        if output == folder or output.is_relative_to(folder):
+            return f"{name}/"
+    return None
 
 
 def _read_checks(text: str, value: Any, problems: list[Problem]) -> list[SiteCheck]:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SiteError
-from .files import store_in_cache
+from .files import read_cached, store_in_cache
 
 LEVEL = 80  # the prediction interval drawn around a forecast, in percent
 MIN_PERIODS = 5  # fewer actual periods than this cannot support a forecast
@@ -166,9 +166,10 @@ def forecast(periods: list[Any], values: list[float], horizon: int, what: str,
 def _cached(cache: Path | None, key: str) -> dict | None:
     if cache is None:
         return None
+    raw = read_cached(cache / f"{key}.json")
     try:
-        data = json.loads((cache / f"{key}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(raw) if raw is not None else None
+    except ValueError:
         return None
     valid = isinstance(data, dict) and all(isinstance(data.get(k), list) for k in ("mean", "lower", "upper")) \
         and isinstance(data.get("method"), str)

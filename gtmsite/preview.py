@@ -16,6 +16,7 @@ from pathlib import Path
 from .build import Builder, Log, _quiet
 from .config import load_config
 from .errors import BuildFailed, Problem, SiteError
+from .files import ensure_cache_folder
 from .output import Writer
 from .site import NavItem, Page
 from .sources import Database
@@ -58,6 +59,7 @@ class Preview:
 
     def _rebuild(self) -> Rebuild:
         config = load_config(self.project)
+        ensure_cache_folder(self.project / config.cache_dir)
         builder = Builder(config, Writer(self.site_dir, atomic=True), self.log, use_cache=True)
         if self.database is not None and builder.fingerprint == self.fingerprint and \
                 self.database.sources == builder.sources:

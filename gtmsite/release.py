@@ -2,7 +2,7 @@
 
     lock -> tidy -> build pages (staging) -> data snapshot + manifest -> what changed -> publish
 
-`gtmsite check` is the same build with a writer that writes nothing.
+`gtmsite check` is the same build with a writer that writes nothing (it reads the cache, never writes it).
 """
 
 from __future__ import annotations
@@ -10,16 +10,28 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .build import Builder, BuildResult, Log, _quiet
 from .checks import parse_check
-from .config import Config, load_config
-from .errors import BuildFailed, ConfigError, SiteError
+from .config import MAX_LABEL, Config, input_holding, load_config
+from .errors import BuildFailed, ConfigError, Problem, SiteError, io_error
+from .files import cache_read_only, ensure_cache_folder, links_leaving, scratch_folder
 from .history import PastVersion, column_totals, forecast_vs_actual, load_history, run_history_checks, tables_json
 from .output import Writer
-from .publish import LOCK_FILE, VERSIONS_FILE, publish_lock, publish_version, read_versions, staging_folder, tidy
+from .publish import (
+    LOCK_FILE,
+    VERSIONS_FILE,
+    publish_lock,
+    publish_version,
+    read_versions,
+    staging_folder,
+    tidy,
+    used_ids,
+)
 from .versions import (
     Comparison,
     KpiValue,
@@ -47,28 +59,91 @@ class Release:
 
 
 def check_site(project: Path | str, log: Log = _quiet, use_cache: bool = True) -> BuildResult:
-    """Everything a build does (sources, queries, checks, templates), writing nothing."""
+    """Everything a build does (sources, queries, checks, templates), writing nothing: not even the cache,
+    which it only reads."""
     config = load_config(project)
-    builder = Builder(config, Writer(None), log, use_cache)
+    notes = refuse_outside_links(config)
+    with cache_read_only(), environment_faults():
+        builder = Builder(config, Writer(None), log, use_cache)
+        try:
+            versions = read_versions(config.output_dir) if config.output_dir.is_dir() else []
+            result, _ = with_history_checks(builder, builder.run(), load_history(config.output_dir, versions))
+            result = _successful(result)
+        finally:
+            builder.db.close()
+    result.notes.extend(notes)
+    return result
+
+
+@contextmanager
+def environment_faults() -> Iterator[None]:
+    """A fault of the file system (a disk full, a source deleted mid-build) as a message naming the path
+    and the cause, not an internal error."""
     try:
-        versions = read_versions(config.output_dir) if config.output_dir.is_dir() else []
-        result, _ = with_history_checks(builder, builder.run(), load_history(config.output_dir, versions))
-        return _successful(result)
-    finally:
-        builder.db.close()
+        yield
+    except OSError as exc:
+        raise io_error(exc) from None
 
 
 def build_site(project: Path | str, output: Path | str | None = None, log: Log = _quiet, use_cache: bool = True,
                label: str = "", git_branch: str | None = None) -> Release:
     """Build a new version and publish it into the output folder (or as a commit on a git branch)."""
     config = load_config(project)
+    check_label(label, "--label")
     if git_branch:
         from .gitbranch import publish_to_branch
 
         return publish_to_branch(config, git_branch, lambda folder: _release(config, folder, log, use_cache, label))
     target = Path(output).resolve() if output else config.output_dir
+    if output:
+        held = input_holding(config.project, target)
+        if held:
+            raise ConfigError(f"--output: {target} is inside the project's {held}, which gtmsite reads: the next "
+                              "build would read the site as input; choose a folder outside it (e.g. build/)")
     check_output_folder(target, "--output" if output else "[build] output")
     return _release(config, target, log, use_cache, label)
+
+
+def check_label(label: str, option: str) -> None:
+    """A label becomes the version's id, a folder name: bounded, so it is an error here, not a failed write."""
+    if len(label) > MAX_LABEL:
+        raise ConfigError(f"{option}: the label is {len(label)} characters long; at most {MAX_LABEL} are allowed "
+                          "(it names the version's folder): use a shorter one")
+
+
+def refuse_outside_links(config: Config) -> list[str]:
+    """Symbolic links in the project that lead out of it: never followed into the site. In reports/ and
+    themes/ (published as they are) they are errors; in sources/ (read only through queries) a note."""
+    problems, notes = [], []
+    for folder in (config.reports_dir, config.themes_dir, config.sources_dir):
+        for link, target in links_leaving(folder, config.project):
+            rel = link.relative_to(config.project).as_posix()
+            if folder == config.sources_dir:
+                notes.append(f"{rel} is a symbolic link to {target}, outside the project: its data is read by "
+                             "queries, so only what they select is published")
+            else:
+                problems.append(Problem(rel, None, f"a symbolic link to {target}, outside the project: gtmsite "
+                                        "does not publish files from outside the project; copy the file in instead"))
+    if problems:
+        raise BuildFailed(problems)
+    return notes
+
+
+@contextmanager
+def usable_cache(config: Config, use_cache: bool, notes: list[str]) -> Iterator[Config]:
+    """The config to build with: its cache folder if it can be written, else (a read-only project) a
+    throw-away one for this build only, with a note saying so. The cache is optional, never a failure."""
+    folder = config.project / config.cache_dir
+    if ensure_cache_folder(folder) or not use_cache:  # made (with its .gitignore) even for --no-cache
+        yield config
+        return
+    notes.append(f"the cache folder {folder} cannot be written; built without it (slower). Set [build] cache "
+                 "to a writable folder to keep it between builds")
+    scratch = scratch_folder("cache")
+    try:
+        yield replace(config, cache_dir=str(scratch))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def check_output_folder(target: Path, option: str) -> None:
@@ -114,20 +189,24 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
     if target == config.project or config.project.is_relative_to(target):
         raise ConfigError(f"[build] output: {target} would hold the project itself; choose a folder inside it",
                           "site.toml")
-    with publish_lock(target):
+    notes = refuse_outside_links(config)
+    with environment_faults(), usable_cache(config, use_cache, notes) as config, publish_lock(target):
         tidy(target)
         versions = read_versions(target)
         previous = versions[0]["id"] if versions else None
         staging = staging_folder(target)
         before = read_manifest(target / "v" / previous) if previous else {}
-        builder = Builder(config, Writer(staging), log, use_cache, versioned=True,
-                          previous=(target / "v" / previous, before) if previous and use_cache else None)
+        try:
+            builder = Builder(config, Writer(staging), log, use_cache, versioned=True,
+                              previous=(target / "v" / previous, before) if previous and use_cache else None)
+        except BaseException:  # e.g. a cycle of models: no empty staging folder stays behind
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         try:
             history = load_history(target, versions)
             result, tables = with_history_checks(builder, builder.run(), history)
             result = _successful(result)
-            existing = {v["id"] for v in versions} | {p.name for p in (target / "v").glob("*")}
-            version_id = next_version_id(existing, builder.now, label or config.label)
+            version_id = next_version_id(used_ids(target, versions), builder.now, label or config.label)
             summaries = page_summaries(result)
             comparison = compare(before, {s.url: s for s in summaries}, previous, version_id,
                                  lambda vid, url, query: _rows(target, staging, version_id, vid, url, query))
@@ -146,6 +225,7 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             publish_version(staging, target, record, config.keep, redirect)
             staging = None
             log(f"published version {version_id} -> {target / 'v' / version_id}")
+            result.notes.extend(notes)
             return Release(result, record, comparison, target)
         finally:
             builder.db.close()

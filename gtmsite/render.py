@@ -30,7 +30,7 @@ from markupsafe import Markup, escape
 from . import charts as _charts  # noqa: F401 - registers the chart components
 from .components import COMPONENTS, ComponentContext, Kpi, RenderState, bind_arguments
 from .errors import Problem, SiteError
-from .files import store_in_cache
+from .files import read_cached, store_in_cache
 from .formats import format_value
 from .queries import QueryFailed, QueryResult
 from .site import relative_url, slugify
@@ -91,10 +91,12 @@ def _compiled_code(env: jinja2.Environment, rel: str, body: str, code_cache: Pat
         return env.compile(body, name=rel, filename=rel)
     key = hashlib.sha256(f"{jinja2.__version__}\0{sys.version}\0{rel}\0{body}".encode()).hexdigest()
     path = code_cache / f"{key}.code"
-    try:
-        return marshal.loads(path.read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
-        pass
+    data = read_cached(path)  # checksummed: garbled bytecode is never run, only compiled again
+    if data is not None:
+        try:
+            return marshal.loads(data)
+        except (ValueError, EOFError, TypeError):
+            pass
     code = env.compile(body, name=rel, filename=rel)
     store_in_cache(path, marshal.dumps(code))
     return code

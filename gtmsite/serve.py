@@ -9,7 +9,6 @@ import errno
 import json
 import mimetypes
 import shutil
-import tempfile
 import threading
 import time
 import webbrowser
@@ -26,6 +25,7 @@ from watchdog.observers import Observer
 from .build import Log, _quiet
 from .config import CONFIG_FILE, load_config
 from .errors import ConfigError
+from .files import scratch_folder
 from .preview import Preview, Rebuild
 
 LIVE_SCRIPT = Path(__file__).parent / "themes" / "default" / "preview" / "live.js"
@@ -276,7 +276,7 @@ def serve(project: Path, host: str = "127.0.0.1", port: int = 8000, open_browser
     project = project.resolve()
     config = load_config(project)
     stop = stop or threading.Event()
-    scratch = Path(tempfile.mkdtemp(prefix="gtmsite-serve-"))
+    scratch = scratch_folder("serve")  # named by our pid: a killed server's folder is removed next time
     site_dir = scratch / "site"
     site_dir.mkdir()
     state = LiveState()

@@ -17,7 +17,7 @@ import duckdb
 
 from .config import Config
 from .errors import BuildFailed, Problem, SiteError, undecodable
-from .files import store_in_cache
+from .files import read_cached, store_in_cache
 from .sqltext import quote_ident, quote_table, referenced_names
 
 DATA_READERS = {
@@ -171,9 +171,10 @@ def file_hashes(sources: SourceSet, config: Config) -> dict[str, str]:
     unchanged multi-megabyte CSV is not read again just to learn that it did not change."""
     memo_path = config.project / config.cache_dir / "file-hashes.json"
     try:
-        memo = json.loads(memo_path.read_text())
-    except (OSError, ValueError):
+        memo = json.loads(read_cached(memo_path) or b"{}")
+    except ValueError:
         memo = {}
+    memo = {k: v for k, v in memo.items() if isinstance(v, list) and len(v) == 2} if isinstance(memo, dict) else {}
     fresh = {}
     for source in sources.files:
         stat = source.path.stat()

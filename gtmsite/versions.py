@@ -225,12 +225,19 @@ def compare(before: dict[str, PageSummary], after: dict[str, PageSummary], befor
 
 
 def csv_rows(path: Path) -> list[tuple[str, ...]]:
+    """The rows of a version's CSV download, whatever the size of a cell (the csv module's default limit of
+    131,072 characters would make one big cell break the comparison of every later build)."""
+    if csv.field_size_limit() < _NO_FIELD_LIMIT:
+        csv.field_size_limit(_NO_FIELD_LIMIT)
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
-    except OSError:
+    except (OSError, UnicodeDecodeError, csv.Error):
         return []
     return [tuple(r) for r in rows[1:]]
+
+
+_NO_FIELD_LIMIT = 2**31 - 1  # the largest the csv module takes on every platform
 
 
 def csv_text(columns: tuple[str, ...], rows: tuple[tuple, ...]) -> str:

@@ -252,3 +252,31 @@ def test_output_that_is_a_file(tmp_path):
         "site.toml:2: [build] output: expected a folder, but site.toml is a file; choose another path"]
     assert config_errors(tmp_path, '[build]\noutput = "reports/index.md/site"\n') == [
         "site.toml:2: [build] output: expected a folder, but reports/index.md is a file; choose another path"]
+
+
+@pytest.mark.parametrize("output", ["sources/site", "sources", "reports/out", "themes/x/build", "."])
+def test_output_inside_the_projects_inputs_is_refused(tmp_path, output):
+    """The next build would read the published site as input (its CSVs as tables, its pages as reports)."""
+    errors = config_errors(tmp_path, f'[site]\ntitle = "T"\n\n[build]\noutput = "{output}"\n')
+    assert len(errors) == 1
+    assert errors[0].startswith(f'site.toml:5: [build] output: "{output}" is inside ')
+    assert "which gtmsite reads as input" in errors[0]
+
+
+def test_output_option_inside_the_projects_inputs_is_a_usage_error(tmp_path):
+    make_site(tmp_path, {"reports/index.md": "# Hi\n", "sources/deals.csv": "id\n1\n"})
+    result = run_cli("build", "--project", tmp_path, "--output", tmp_path / "sources" / "site")
+    assert result.exit_code == 2, result.output
+    assert "--output:" in result.stderr and "inside the project's sources/" in result.stderr
+    assert not (tmp_path / "sources" / "site").exists()
+
+
+def test_a_label_too_long_for_a_folder_name_is_a_usage_error(tmp_path):
+    errors = config_errors(tmp_path, f'[versions]\nlabel = "{"x" * 300}"\n')
+    assert errors == ["site.toml:2: [versions] label: 300 characters long; at most 100 are allowed (it names each "
+                      "version's folder): use a shorter one"]
+    make_site(tmp_path, {"site.toml": "", "sources/deals.csv": "id\n1\n"})
+    result = run_cli("build", "--project", tmp_path, "--label", "y" * 300)
+    assert result.exit_code == 2, result.output
+    assert "--label: the label is 300 characters long; at most 100" in result.stderr
+    assert not (tmp_path / "build").exists()

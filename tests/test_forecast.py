@@ -45,7 +45,7 @@ def test_forecast_is_deterministic_and_cached(tmp_path):
     assert len(list(tmp_path.glob("*.json"))) == 1
     assert forecast(months(14), noisy(14), 4, "arr", tmp_path) == first
     assert forecast(months(14), noisy(14), 4, "arr", None) == first
-    (next(tmp_path.glob("*.json"))).write_text("garbled{", encoding="utf-8")  # a broken entry is a miss
+    (next(tmp_path.glob("*.json"))).write_bytes(b"garbled{")  # a broken entry is a miss
     assert forecast(months(14), noisy(14), 4, "arr", tmp_path) == first
 
 
