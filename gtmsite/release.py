@@ -144,7 +144,8 @@ def page_summaries(result: BuildResult) -> list[PageSummary]:
             if seen[label] > 1:
                 label = f"{label} #{seen[label]}"
             kpis.append(KpiValue(label, json_safe(kpi.value), kpi.fmt))
-        summaries.append(PageSummary(outcome.page.url, outcome.page.title, queries, kpis, outcome.key))
+        key = "" if outcome.warnings else outcome.key  # rendered again next time, so its warnings are said again
+        summaries.append(PageSummary(outcome.page.url, outcome.page.title, queries, kpis, key))
     return summaries
 
 
