@@ -97,10 +97,11 @@ def parse_report(text: str, rel: str) -> Report:
             continue
         fence = match.group("fence")
         info = match.group("info").split()
-        end, closed = _fence_end(lines, i + 1, fence)
-        content = lines[i + 1:end]
-        opening = i + 1
         named = info[:1] == ["sql"] and len(info) >= 2
+        end, closed = _fence_end(lines, i + 1, fence, stop_at_opening=named or info[:1] == ["checks"])
+        content = lines[i + 1:end]
+        stop = end + 1 if closed else end  # the first line after the fence
+        opening = i + 1
         if not closed:
             (problems if named or info[:1] == ["checks"] else warnings).append(_unclosed(rel, opening, fence, info))
         if named:
@@ -117,22 +118,22 @@ def parse_report(text: str, rel: str) -> Report:
                                         "fences, or remove the fence"))
             else:
                 queries.append(Query(name, "\n".join(content), opening))
-            out.extend([""] * (min(end + 1, len(lines)) - i))
+            out.extend([""] * (stop - i))
         elif info[:1] == ["checks"]:
-            for offset, check_line in enumerate(content):
+            for offset, check_line in enumerate(content if closed else []):  # unclosed: it swallowed prose
                 if check_line.strip() and not check_line.strip().startswith("#"):
                     try:
                         checks.append(parse_check(check_line, rel, opening + 1 + offset))
                     except SiteError as exc:
                         problems.append(exc.problem)
-            out.extend([""] * (min(end + 1, len(lines)) - i))
+            out.extend([""] * (stop - i))
         else:
-            block = [_ENDRAW.sub(_ESCAPED_ENDRAW, line) for line in lines[i:end + 1]]
+            block = [_ENDRAW.sub(_ESCAPED_ENDRAW, line) for line in lines[i:stop]]
             block[0] = "{% raw %}" + block[0]
             # `+%}`: keep the newline after the fence (trim_blocks would join it to the next line).
             block[-1] = block[-1] + "{% endraw +%}"
             out.extend(block)
-        i = end + 1
+        i = stop
     if problems:
         raise SiteError(problems[0].message, rel, problems[0].line) if len(problems) == 1 else ReportErrors(problems)
     route = tuple(Path(rel).with_suffix("").parts[1:])
@@ -163,13 +164,18 @@ def report_problems(exc: SiteError) -> list[Problem]:
     return list(getattr(exc, "problems", [exc.problem]))
 
 
-def _fence_end(lines: list[str], start: int, fence: str) -> tuple[int, bool]:
-    """Index of the closing fence line and True; or, for a fence never closed, the index just past the
-    file's end (so every line after the opening one is the fence's content) and False."""
+def _fence_end(lines: list[str], start: int, fence: str, stop_at_opening: bool = False) -> tuple[int, bool]:
+    """Index of the closing fence line and True; or, for a fence never closed, the index just past its
+    content (the file's end) and False. A query or checks
+    fence also ends, unclosed, before a line that opens another fence (```sql NAME): SQL has no such line,
+    so its closing line was forgotten."""
     closing = re.compile(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*$")
     for j in range(start, len(lines)):
         if closing.match(lines[j]):
             return j, True
+        opening = _FENCE_OPEN.match(lines[j]) if stop_at_opening else None
+        if opening and opening.group("info"):
+            return j, False
     return len(lines), False
 
 

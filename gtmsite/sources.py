@@ -99,7 +99,7 @@ def order_models(models: list[SourceFile]) -> list[SourceFile]:
     unreadable = []
     for model in models:
         try:
-            sql = model.path.read_text(encoding="utf-8")
+            sql = model.path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
             unreadable.append(undecodable(model.rel, exc))
             continue
@@ -159,7 +159,7 @@ def fingerprints(sources: SourceSet, config: Config) -> Fingerprints:
         tables[source.table] = tables[source.name] = hashes[source.rel][:16]
     names = {m.name for m in sources.models} | set(tables)
     for model in sources.models:  # in dependency order: a model's inputs are fingerprinted first
-        sql = model.path.read_text(encoding="utf-8")
+        sql = model.path.read_text(encoding="utf-8-sig")
         inputs = sorted(referenced_names(sql, names) - {model.name})
         text = hashes[model.rel] + "".join(f"\0{n}={tables.get(n, '')}" for n in inputs)
         tables[model.name] = hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -250,7 +250,7 @@ class Database:
                 con.execute(f"create view {quote_ident(source.name)} as select * from {quote_table(source.table)}")
         failed_models: set[str] = set()
         for model in self.sources.models:
-            sql = model.path.read_text(encoding="utf-8")
+            sql = model.path.read_text(encoding="utf-8-sig")
             if referenced_names(sql, failed_models):
                 failed_models.add(model.name)
                 continue

@@ -1,0 +1,101 @@
+"""Issue 9: mistakes in reports and project files, said once, located, all of them in one run
+(items 16 BOM, 20 every front matter error, 21 code fences)."""
+
+from __future__ import annotations
+
+from conftest import article, build_ok, error_lines, page, run_cli
+
+BOM = "\ufeff"
+
+
+def test_a_report_saved_with_a_byte_order_mark_keeps_its_front_matter(site):
+    project = site({"reports/index.md": BOM + "---\ntitle: Pipeline\n---\n\n# Open pipeline\n"})
+    build_ok(project)
+    html = page(project)
+    assert "<title>Pipeline" in html
+    assert "title: Pipeline" not in article(html)
+    assert "<hr" not in article(html)
+
+
+def test_site_toml_and_models_with_a_byte_order_mark_are_read(site):
+    project = site({
+        "site.toml": BOM + '[site]\ntitle = "Bom Site"\n',
+        "sources/won.sql": BOM + "select * from deals where stage = 'Closed Won'",
+        "reports/index.md": "# Won\n\n```sql q\nselect count(*) as n from won\n```\n\n{{ value(q, 'n') }} deals\n",
+    })
+    build_ok(project)
+    html = page(project)
+    assert "Bom Site" in html
+    assert '<span class="gtm-value">2</span> deals' in article(html)
+
+
+def test_every_front_matter_mistake_is_said_and_other_reports_errors_too(site):
+    project = site({
+        "reports/index.md": "# Home\n",
+        "reports/a.md": "---\ntitle: [unclosed\n---\n\n# A\n",
+        "reports/b.md": "---\ntitle: [1]\norder: soon\nhidden: 3\n---\n\n# B\n",
+        "reports/c.md": "# C\n\n```sql q\nselect * from dealz\n```\n\n{{ q.first.id }}\n",
+    })
+    result = run_cli("build", "--project", project)
+    assert result.exit_code == 1
+    assert error_lines(result) == [
+        "reports/a.md:2: front matter is not valid YAML: expected ',' or ']', but got '<stream end>'",
+        "reports/b.md:2: front matter: title: expected a string, got [1]",
+        "reports/b.md:3: front matter: order: expected a number, got 'soon'",
+        "reports/b.md:4: front matter: hidden: expected true or false, got 3",
+        "reports/c.md:4: query 'q': Catalog Error: Table with name dealz does not exist! Did you mean \"deals\"?",
+    ]
+    assert result.stderr.strip().endswith("5 errors; nothing was published.")
+    assert not (project / "build" / "latest").exists()
+
+
+def test_a_bad_front_matter_and_a_mistake_in_the_same_reports_body_are_both_said(site):
+    project = site({"reports/index.md": "---\norder: first\n---\n\n```sql q\nselect 1\n```\n\n"
+                                        "```sql q\nselect 2\n```\n"})
+    result = run_cli("check", "--project", project)
+    assert result.exit_code == 1
+    assert error_lines(result) == [
+        "reports/index.md:2: front matter: order: expected a number, got 'first'",
+        "reports/index.md:9: query 'q' is defined twice (first on line 5); rename one of them",
+    ]
+
+
+def test_an_unclosed_sql_fence_is_named_with_its_line_and_nothing_else(site):
+    project = site({"reports/index.md": "# A\n\n```sql totals\nselect count(*) as n from deals\n\n"
+                                        "Total: {{ value(totals, 'n') }}\n\n```sql other\nselect 1 as x\n```\n"})
+    result = run_cli("check", "--project", project)
+    assert result.exit_code == 1
+    # the fence swallowed the text below it and the next fence's opening line closes it: one message only
+    assert error_lines(result) == [
+        "reports/index.md:3: the ```sql totals fence opened at line 3 is not closed; add a line ``` where it ends",
+    ]
+
+
+def test_an_unclosed_checks_fence_is_an_error(site):
+    project = site({"reports/index.md": "# A\n\n```checks\ndeals: row_count > 0\n\nSome prose.\n"})
+    result = run_cli("check", "--project", project)
+    assert result.exit_code == 1
+    assert error_lines(result) == [
+        "reports/index.md:3: the ```checks fence opened at line 3 is not closed; add a line ``` where it ends",
+    ]
+
+
+def test_an_empty_query_fence_is_a_located_error_not_an_internal_one(site):
+    project = site({"reports/index.md": "# A\n\n```sql empty\n```\n\n```sql blank\n\n-- nothing yet\n```\n"})
+    result = run_cli("check", "--project", project)
+    assert result.exit_code == 1
+    assert "internal error" not in result.output
+    assert error_lines(result) == [
+        "reports/index.md:3: query 'empty' is empty: write its SQL between the fences, or remove the fence",
+        "reports/index.md:6: query 'blank' is empty: write its SQL between the fences, or remove the fence",
+    ]
+
+
+def test_an_unclosed_code_fence_at_the_end_keeps_its_last_line_and_warns(site):
+    project = site({"reports/index.md": "# A\n\n```python\nfirst = 1\nlast = 2"})
+    result = run_cli("build", "--project", project)
+    assert result.exit_code == 0, result.output
+    assert "reports/index.md:3: the ```python fence opened at line 3 is not closed; add a line ``` where it ends" \
+        in result.stderr
+    code = article(page(project))
+    assert "first = 1" in code and "last = 2" in code
