@@ -93,7 +93,7 @@ def compile_report(env: jinja2.Environment, rel: str, body: str, title: str | No
 
 
 _OPENS = {"if", "for", "macro", "call", "filter", "with", "block", "autoescape", "raw"}
-_NESTING = {"lparen": 1, "lbracket": 1, "lbrace": 1, "rparen": -1, "rbracket": -1, "rbrace": -1}
+_NESTING = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
 
 
 def too_deep(env: jinja2.Environment, rel: str, body: str) -> Problem:
@@ -103,8 +103,8 @@ def too_deep(env: jinja2.Environment, rel: str, body: str) -> Problem:
     try:
         previous = ""
         for lineno, kind, value in env.lex(body):
-            if kind in _NESTING:
-                depth += _NESTING[kind]
+            if kind == "operator" and value in _NESTING:
+                depth += _NESTING[value]
             elif kind == "name" and previous == "block_begin":
                 depth += 1 if value in _OPENS else -1 if value.startswith("end") else 0
             if depth > deepest:

@@ -99,3 +99,34 @@ def test_an_unclosed_code_fence_at_the_end_keeps_its_last_line_and_warns(site):
         in result.stderr
     code = article(page(project))
     assert "first = 1" in code and "last = 2" in code
+
+
+def test_deep_jinja_nesting_is_a_located_error(site):
+    fors = "{% for i in [1] %}" * 40 + "x" + "{% endfor %}" * 40
+    project = site({
+        "reports/index.md": "# A\n\n" + fors + "\n",
+        "reports/b.md": "# B\n\nok\n\n{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}\n",
+    })
+    result = run_cli("check", "--project", project)
+    assert result.exit_code == 1
+    assert "internal error" not in result.output and "RecursionError" not in result.output
+    assert error_lines(result) == [
+        "reports/b.md:5: template error: nested too deeply (3000 levels of blocks and brackets inside each other); "
+        "flatten it, e.g. with {% elif %}, a macro or a query",
+        "reports/index.md:3: template error: nested too deeply (41 levels of blocks and brackets inside each "
+        "other); flatten it, e.g. with {% elif %}, a macro or a query",
+    ]
+
+
+def test_a_freshness_check_on_a_column_that_is_not_a_date_is_a_located_error(site):
+    project = site({"reports/index.md": "# A\n\n```sql q\nselect * from deals\n```\n\n```checks\n"
+                                        "q.amount: freshness < 3 days\ndeals.stage: freshness < 3 days\n```\n"})
+    result = run_cli("check", "--project", project)
+    assert result.exit_code == 1
+    assert "internal error" not in result.output
+    assert sorted(error_lines(result)) == [
+        "reports/index.md:8: check 'q.amount: freshness < 3 days': column 'amount' is BIGINT, not a date or "
+        "timestamp; freshness needs one (check a date column, or cast it in the query: amount::timestamp)",
+        "reports/index.md:9: check 'deals.stage: freshness < 3 days': column 'stage' holds text that is not a date "
+        "('Proposal'); freshness needs dates such as 2026-01-31 (or a timestamp column)",
+    ]
