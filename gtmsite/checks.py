@@ -192,7 +192,7 @@ def _extreme(check, cursor, relation, col, now) -> CheckResult:
         passed = _OPS[check.op](value, type(value)(threshold) if not isinstance(value, (int, float)) else threshold)
     except (TypeError, ValueError):
         passed = _OPS[check.op](str(value), str(threshold))
-    return CheckResult(check, passed, f"({check.kind} is {value})")
+    return CheckResult(check, passed, f"({check.kind} is {format_value(value)})")
 
 
 def _accepted(check, cursor, relation, col, now) -> CheckResult:

@@ -131,7 +131,8 @@ def check(project: Path = ProjectOption, quiet: bool = QuietOption, debug: bool 
 @app.command()
 def query(sql: str = typer.Argument(..., help="The SQL to run against the sources and models."),
           project: Path = ProjectOption,
-          limit: int = typer.Option(50, "--limit", help="Rows to print (0 = all)."),
+          limit: int | None = typer.Option(None, "--limit",
+                                           help="Rows to print (default: 50 in the table, all with --csv; 0 = all)."),
           csv_output: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
           debug: bool = DebugOption) -> None:
     """Run ad-hoc SQL against the sources and print the result."""

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from conftest import article, build_ok, error_lines, page, run_cli
 
 BOM = "\ufeff"
@@ -130,3 +132,45 @@ def test_a_freshness_check_on_a_column_that_is_not_a_date_is_a_located_error(sit
         "reports/index.md:9: check 'deals.stage: freshness < 3 days': column 'stage' holds text that is not a date "
         "('Proposal'); freshness needs dates such as 2026-01-31 (or a timestamp column)",
     ]
+
+
+CHANNEL_REPORT = """\
+---
+title: "Channel {{ params.channel }}"
+pages: select distinct channel from deals order by 1
+---
+
+```sql q
+select * from deals where channel = $channel
+```
+
+{{ value(q, "AMOUNT_COLUMN") }}
+
+```checks
+q.amount: max < 100000
+```
+"""
+
+
+def test_a_mistake_in_a_templated_report_is_said_once_with_its_pages(site):
+    project = site({"reports/index.md": "# Home\n",
+                    "reports/channels/[channel].md": CHANNEL_REPORT.replace("AMOUNT_COLUMN", "amout")})
+    result = run_cli("build", "--project", project)
+    assert result.exit_code == 1
+    assert error_lines(result) == [
+        "reports/channels/[channel].md:10: value: column 'amout' is not in query 'q' (columns: id, account, channel, "
+        "stage, amount, created_at) (on 3 pages: /channels/organic/, /channels/paid-search/, /channels/partner/)",
+    ]
+
+
+def test_the_checks_page_names_the_page_of_each_templated_check_and_formats_numbers(site):
+    deals = "id,channel,amount\n1,Paid Search,1200.123456\n2,Organic,800.5\n3,Paid Search,400\n"
+    project = site({"sources/deals.csv": deals, "reports/index.md": "# Home\n",
+                    "reports/channels/[channel].md": CHANNEL_REPORT.replace("AMOUNT_COLUMN", "amount")})
+    build_ok(project)
+    checks_page = page(project, "/_checks/")
+    rows = re.findall(r"<tr><td>.*?</tr>", checks_page)
+    assert len(rows) == 2
+    assert "(max is 800.50)" in rows[0] and 'on page <a href="../channels/organic/">/channels/organic/</a>' in rows[0]
+    assert "(max is 1,200.12)" in rows[1] and "/channels/paid-search/</a>" in rows[1]
+    assert "1200.123456" not in checks_page
