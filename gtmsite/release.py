@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .build import Builder, BuildResult, Log, _quiet
 from .config import Config, load_config
-from .errors import BuildFailed, ConfigError
+from .errors import BuildFailed, ConfigError, Problem
 from .output import Writer
 from .publish import LOCK_FILE, VERSIONS_FILE, publish_lock, publish_version, read_versions, staging_folder, tidy
 from .versions import (
@@ -44,27 +44,30 @@ class Release:
     output: Path
 
 
-def check_site(project: Path | str, log: Log = _quiet, use_cache: bool = True) -> BuildResult:
-    """Everything a build does (sources, queries, checks, templates), writing nothing."""
+def check_site(project: Path | str, log: Log = _quiet, use_cache: bool = True, strict: bool = False) -> BuildResult:
+    """Everything a build does (sources, queries, checks, templates), writing nothing. `strict`: a
+    warning fails it too."""
     config = load_config(project)
     builder = Builder(config, Writer(None), log, use_cache)
     try:
-        return _successful(builder.run())
+        return _successful(builder.run(), strict)
     finally:
         builder.db.close()
 
 
 def build_site(project: Path | str, output: Path | str | None = None, log: Log = _quiet, use_cache: bool = True,
-               label: str = "", git_branch: str | None = None) -> Release:
-    """Build a new version and publish it into the output folder (or as a commit on a git branch)."""
+               label: str = "", git_branch: str | None = None, strict: bool = False) -> Release:
+    """Build a new version and publish it into the output folder (or as a commit on a git branch).
+    `strict`: a warning fails the build too, and nothing is published."""
     config = load_config(project)
     if git_branch:
         from .gitbranch import publish_to_branch
 
-        return publish_to_branch(config, git_branch, lambda folder: _release(config, folder, log, use_cache, label))
+        return publish_to_branch(config, git_branch,
+                                 lambda folder: _release(config, folder, log, use_cache, label, strict))
     target = Path(output).resolve() if output else config.output_dir
     check_output_folder(target, "--output" if output else "[build] output")
-    return _release(config, target, log, use_cache, label)
+    return _release(config, target, log, use_cache, label, strict)
 
 
 def check_output_folder(target: Path, option: str) -> None:
@@ -84,13 +87,21 @@ def check_output_folder(target: Path, option: str) -> None:
                           "site.toml" if option.startswith("[") else "")
 
 
-def _successful(result: BuildResult) -> BuildResult:
+def _successful(result: BuildResult, strict: bool = False) -> BuildResult:
+    if strict and result.report_warnings:
+        raise BuildFailed(result.problems + [strict_error(w) for w in result.report_warnings],
+                          warnings=[w for w in result.warnings if w not in result.report_warnings])
     if result.problems:
         raise BuildFailed(result.problems, warnings=result.warnings)
     return result
 
 
-def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str) -> Release:
+def strict_error(warning: Problem) -> Problem:
+    return Problem(warning.path, warning.line, f"{warning.message} (a warning; --strict makes it an error)",
+                   warning.sql)
+
+
+def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str, strict: bool = False) -> Release:
     if target == config.project or config.project.is_relative_to(target):
         raise ConfigError(f"[build] output: {target} would hold the project itself; choose a folder inside it",
                           "site.toml")
@@ -103,7 +114,7 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
         builder = Builder(config, Writer(staging), log, use_cache, versioned=True,
                           previous=(target / "v" / previous, before) if previous and use_cache else None)
         try:
-            result = _successful(builder.run())
+            result = _successful(builder.run(), strict)
             existing = {v["id"] for v in versions} | {p.name for p in (target / "v").glob("*")}
             version_id = next_version_id(existing, builder.now, label or config.label)
             summaries = page_summaries(result)
