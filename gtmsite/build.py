@@ -191,6 +191,8 @@ class Builder:
                 table_checks = self.table_checks(reports)
             except BuildFailed as exc:
                 table_checks, problems = [], problems + exc.problems
+            if problems:  # this build fails: its pages are still made, for their own errors, but written nowhere
+                self.writer = Writer(None)
             outcomes = self.build_pages(pages, nav, chosen, compiled)
         finally:
             if self.svg is not None:

@@ -89,6 +89,8 @@ class Preview:
 
         builder.select_pages = select
         result = builder.run()
+        if result.site_problems:  # nothing was written: the pages served are the last good ones
+            return Rebuild(False, result.problems, [])
         failed = {o.page.url for o in result.outcomes if o.problems}
         for url, key in chosen_keys.items():
             if url not in failed:
