@@ -42,8 +42,9 @@ def load_problem(rel: str, path: Path, exc: duckdb.Error) -> Problem:
             return undecodable(rel, decode_error)
     if sniffing:
         return _unreadable_layout(rel, path)
-    header = _header(path)
-    row = _row_at(path, line) if line else None
+    dialect = _sniffed(path)
+    header = _header(path, **dialect)
+    row = _row_at(path, line, **dialect) if line else None
     if row is not None and len(row) != len(header):  # DuckDB may call it a bad value: it is a bad row
         return Problem(rel, line, _ragged(len(row), header))
     convert = _CONVERT.search(text)
@@ -97,7 +98,7 @@ def _cause(text: str) -> str:
 
 
 def _not_like_the_others(path: Path, column: str, value: str, kind: str) -> str:
-    header = _header(path)
+    header = _header(path, **_sniffed(path))
     where = f"column {header.index(column) + 1} ({column})" if column in header else f"column {column}"
     return f"{where}: {value!r} is not {_kind_name(kind)} like the values above it; {_advice(kind)}"
 
@@ -131,6 +132,15 @@ def _dialect(path: Path) -> dict:
     return {"delimiter": "\t" if path.suffix.lower() == ".tsv" else ","}
 
 
+def _sniffed(path: Path) -> dict:
+    """The delimiter DuckDB found (a .csv file may use ; or |), to read the file as DuckDB did."""
+    try:
+        (delimiter,) = duckdb.execute("select Delimiter from sniff_csv($path)", {"path": str(path)}).fetchone()
+    except duckdb.Error:
+        return _dialect(path)
+    return {"delimiter": delimiter} if len(delimiter) == 1 else _dialect(path)
+
+
 def _rows(path: Path, **dialect: object) -> Iterator[tuple[int, list[str]]]:
     """Each record of the file with the line it ends on."""
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
@@ -139,13 +149,13 @@ def _rows(path: Path, **dialect: object) -> Iterator[tuple[int, list[str]]]:
             yield reader.line_num, row
 
 
-def _header(path: Path) -> list[str]:
-    return next((row for _, row in _rows(path)), [])
+def _header(path: Path, **dialect: object) -> list[str]:
+    return next((row for _, row in _rows(path, **dialect)), [])
 
 
-def _row_at(path: Path, line: int) -> list[str] | None:
+def _row_at(path: Path, line: int, **dialect: object) -> list[str] | None:
     """The record that ends on `line` of the file."""
-    for end, row in _rows(path):
+    for end, row in _rows(path, **dialect):
         if end >= line:
             return row if end == line else None
     return None
@@ -210,11 +220,12 @@ def _odd_values(con: duckdb.DuckDBPyConnection, table: str, name: str, kind: str
 
 def _odd_cell(path: Path, column: str, value: str, kind: str) -> tuple[int | None, str]:
     """The line of the first cell holding `value` in `column`, and the message."""
-    header = _header(path)
+    dialect = _sniffed(path)
+    header = _header(path, **dialect)
     if column not in header:
         return None, _typed_message(column, None, value, kind)
     index = header.index(column)
-    for line, row in _rows(path):
+    for line, row in _rows(path, **dialect):
         if line > 1 and index < len(row) and row[index] == value:
             return line, _typed_message(column, index, value, kind)
     return None, _typed_message(column, index, value, kind)

@@ -13,8 +13,9 @@ from urllib.parse import unquote, urlsplit
 
 from .errors import Problem
 
-# Folders the build makes itself (data downloads, assets, what changed, checks, versions).
-_GENERATED = ("_", "v", "latest")
+# Folders of the output that hold no report's page: versions (pages the build makes itself, data
+# downloads and assets start with "_": /_checks/, /_data/, /_assets/).
+_VERSION_FOLDERS = ("v", "latest")
 
 
 def broken_links(links: Iterable[str], page_url: str, site_urls: frozenset[str], rel: str,
@@ -49,7 +50,7 @@ def resolve(link: str, page_url: str, report_folder: str = "/") -> str | None:
     if normal.endswith("/index.html"):
         normal = normal[:-len("index.html")]
     first = normal.strip("/").split("/")[0]
-    if first.startswith("_") or first in _GENERATED[1:]:
+    if first.startswith("_") or first in _VERSION_FOLDERS:
         return None
     return normal
 
