@@ -76,11 +76,10 @@ def _unreadable_layout(rel: str, path: Path) -> Problem:
     data = path.read_bytes()
     endings = [m.group(0) for m in re.finditer(rb"\r\n|\r|\n", data)]
     if len(set(endings)) > 1:
-        first = endings[0]
-        line = next(n for n, ending in enumerate(endings, start=2) if ending != first)
+        index = next(i for i, ending in enumerate(endings) if ending != endings[0])
         names = {b"\r\n": "\\r\\n", b"\n": "\\n", b"\r": "\\r"}
-        return Problem(rel, line - 1, f"this line ends with {names[endings[line - 2]]} but the first one with "
-                                      f"{names[first]}; save the file with one kind of line ending")
+        return Problem(rel, index + 1, f"this line ends with {names[endings[index]]} but the first one with "
+                                       f"{names[endings[0]]}; save the file with one kind of line ending")
     return Problem(rel, None, "cannot work out how this CSV file is laid out (its delimiter and quotes); make it "
                               "one header line of column names, then rows, all with the same delimiter")
 
@@ -135,7 +134,8 @@ def _dialect(path: Path) -> dict:
 def _sniffed(path: Path) -> dict:
     """The delimiter DuckDB found (a .csv file may use ; or |), to read the file as DuckDB did."""
     try:
-        (delimiter,) = duckdb.execute("select Delimiter from sniff_csv($path)", {"path": str(path)}).fetchone()
+        with duckdb.connect() as con:
+            (delimiter,) = con.execute("select Delimiter from sniff_csv($path)", {"path": str(path)}).fetchone()
     except duckdb.Error:
         return _dialect(path)
     return {"delimiter": delimiter} if len(delimiter) == 1 else _dialect(path)

@@ -82,3 +82,15 @@ def test_a_file_that_is_not_utf8_or_not_csv_or_empty(site):
         "sources/mixed.csv:2: this line ends with \\n but the first one with \\r\\n; save the file with one kind of "
         "line ending",
     ]
+
+
+def test_a_semicolon_file_is_located_with_its_own_delimiter(site):
+    project = site({"sources/deals.csv": "id;channel;amount\n1;Organic;10\n2;Organic;20\n3;Partner;12k\n4;Organic;5\n",
+                    "reports/index.md": SUMS})
+    result = run_cli("check", "--project", project)
+    assert result.exit_code == 1
+    assert error_lines(result) == [
+        "sources/deals.csv:4: column 3 (amount): '12k' is not a number, but the column's other values are numbers, "
+        "so the whole column was read as text; write a plain number (12000, not 12k, $12,000 or 12 000), or leave "
+        "the cell empty",
+    ]
