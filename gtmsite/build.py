@@ -169,6 +169,11 @@ class Builder:
         if not self.config.reports_dir.is_dir():
             raise_if_any([Problem("reports/", None, "no reports/ folder: write reports/index.md")])
         self.warnings += [w for r in reports for w in r.warnings]
+        if unread:  # the build fails: if the sources fail too, say both
+            try:
+                self.db.cursor().close()
+            except BuildFailed as exc:
+                raise BuildFailed(unread + exc.problems, exc.exit_code) from None
         code_cache = self.config.project / self.config.cache_dir / "templates" if self.use_cache else None
         compiled = {r.rel: compile_report(self.body_env, r.rel, r.body, r.meta.title, code_cache, r.meta.title_line)
                     for r in reports}

@@ -174,3 +174,16 @@ def test_the_checks_page_names_the_page_of_each_templated_check_and_formats_numb
     assert "(max is 800.50)" in rows[0] and 'on page <a href="../channels/organic/">/channels/organic/</a>' in rows[0]
     assert "(max is 1,200.12)" in rows[1] and "/channels/paid-search/</a>" in rows[1]
     assert "1200.123456" not in checks_page
+
+
+def test_a_bad_front_matter_and_a_bad_source_file_are_both_said(site):
+    project = site({"reports/index.md": "---\ntitle: [unclosed\n---\n\n# A\n",
+                    "sources/extra.csv": "id,amount\n1,10\n2,20\n3,12k\n4,5\n"})
+    result = run_cli("check", "--project", project)
+    assert result.exit_code == 1
+    assert error_lines(result) == [
+        "reports/index.md:2: front matter is not valid YAML: expected ',' or ']', but got '<stream end>'",
+        "sources/extra.csv:4: column 2 (amount): '12k' is not a number, but the column's other values are numbers, "
+        "so the whole column was read as text; write a plain number (12000, not 12k, $12,000 or 12 000), or leave "
+        "the cell empty",
+    ]
