@@ -148,8 +148,8 @@ def _unclosed(rel: str, opening: int, fence: str, info: list[str]) -> Problem:
 
 
 def _has_sql(content: list[str]) -> bool:
-    """Whether a query fence holds any SQL (not only blank lines and -- comments)."""
-    return any(line.strip() and not line.strip().startswith("--") for line in content)
+    """Whether a query fence holds any SQL (not only blank lines, semicolons and -- comments)."""
+    return any(line.strip().strip(";").strip() and not line.strip().startswith("--") for line in content)
 
 
 class ReportErrors(SiteError):

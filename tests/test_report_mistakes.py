@@ -83,13 +83,15 @@ def test_an_unclosed_checks_fence_is_an_error(site):
 
 
 def test_an_empty_query_fence_is_a_located_error_not_an_internal_one(site):
-    project = site({"reports/index.md": "# A\n\n```sql empty\n```\n\n```sql blank\n\n-- nothing yet\n```\n"})
+    project = site({"reports/index.md": "# A\n\n```sql empty\n```\n\n```sql blank\n\n-- nothing yet\n```\n\n"
+                                        "```sql semi\n;\n```\n"})
     result = run_cli("check", "--project", project)
     assert result.exit_code == 1
     assert "internal error" not in result.output
     assert error_lines(result) == [
         "reports/index.md:3: query 'empty' is empty: write its SQL between the fences, or remove the fence",
         "reports/index.md:6: query 'blank' is empty: write its SQL between the fences, or remove the fence",
+        "reports/index.md:11: query 'semi' is empty: write its SQL between the fences, or remove the fence",
     ]
 
 
