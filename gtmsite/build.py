@@ -248,19 +248,18 @@ class Builder:
         return result
 
     def render_titles(self, pages: list[Page], compiled: dict[str, CompiledReport]) -> tuple[list[Page], list[Problem]]:
-        out, problems = [], []
+        out, found = [], []
         for page in pages:
             if page.templated and page.report is not None and page.report.meta.title:
                 try:
                     title = render_title(compiled[page.report.rel], page.report.meta.title, page.params,
                                          page.report.rel, page.report.meta.title_line)
                 except SiteError as exc:
-                    if exc.problem not in problems:  # the same mistake on every page of the report: say it once
-                        problems.append(exc.problem)
+                    found.append((exc.problem, page.url))  # the same mistake on many pages: said once, naming them
                     title = page.title
                 page = Page(page.url, title, page.report, page.params, page.order, page.hidden, page.templated)
             out.append(page)
-        return out, problems
+        return out, per_page(found)
 
     def table_checks(self, reports: list[Report]) -> list[CheckResult]:
         """Checks on source tables and models: from [[checks]] and from reports' fences, each run once."""
