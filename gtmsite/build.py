@@ -30,7 +30,7 @@ from . import __version__
 from .checks import Check, CheckResult, evaluate, parse_check
 from .components import Kpi
 from .config import Config
-from .errors import BuildFailed, Problem, SiteError, raise_if_any
+from .errors import BuildFailed, Problem, SiteError, per_page, raise_if_any
 from .output import Writer, parquet_from_table, parquet_of
 from .queries import QueryResult, ResultCache, order_queries, run_query
 from .render import CompiledReport, compile_report, make_body_environment, page_url_function, render_body, render_title
@@ -61,6 +61,7 @@ class PageOutcome:
     results: dict[str, QueryResult] = field(default_factory=dict)
     forecasts: list[Any] = field(default_factory=list)  # the ForecastRecords of the page's charts
     cached: bool = False
+    warnings: list[Problem] = field(default_factory=list)
     key: str = ""  # the page's inputs (see Builder.page_keys)
     reused: PageSummary | None = None  # the previous version's page, linked instead of rendered again
 
@@ -78,22 +79,35 @@ class BuildResult:
     cache_hits: int
     charts_rendered: int = 0
     charts_cached: int = 0
+    site_problems: list[Problem] = field(default_factory=list)  # not of one page: e.g. a report that did not parse
+    site_warnings: list[Problem] = field(default_factory=list)
 
     @property
     def problems(self) -> list[Problem]:
-        found = [p for o in self.outcomes for p in o.problems]
+        found = self.site_problems + per_page([(p, _templated_url(o)) for o in self.outcomes for p in o.problems])
         found += [Problem(r.check.path, r.check.line, r.message) for r in self.checks if r.status == "failed"]
         return found
 
     @property
+    def report_warnings(self) -> list[Problem]:
+        """Doubtful things in the reports (a broken link, an unknown key): errors with --strict."""
+        return self.site_warnings + per_page([(w, _templated_url(o)) for o in self.outcomes for w in o.warnings])
+
+    @property
     def warnings(self) -> list[Problem]:
-        return [Problem(r.check.path, r.check.line, r.message) for r in self.checks if r.status == "warned"]
+        """The report warnings and the `warn:` checks that did not pass."""
+        checks = [Problem(r.check.path, r.check.line, r.message) for r in self.checks if r.status == "warned"]
+        return self.report_warnings + checks
 
     def check_counts(self) -> dict[str, int]:
         counts = {"passed": 0, "warned": 0, "failed": 0}
         for result in self.checks:
             counts[result.status] += 1
         return counts
+
+
+def _templated_url(outcome: PageOutcome) -> str:
+    return outcome.page.url if outcome.page.templated else ""
 
 
 def now_utc() -> dt.datetime:
@@ -136,6 +150,7 @@ class Builder:
         self._vega_lock = threading.Lock()
         self._vega_url: str | None = None
         self.queries_run = 0
+        self.warnings: list[Problem] = []  # not of one page (e.g. a `pages:` query with no rows)
         self._count_lock = threading.Lock()
         self._local = threading.local()
 
@@ -151,10 +166,15 @@ class Builder:
 
     def run(self) -> BuildResult:
         started = time.perf_counter()
-        reports, problems = read_reports(self.config.reports_dir, self.config.project)
+        reports, unread = read_reports(self.config.reports_dir, self.config.project)
         if not self.config.reports_dir.is_dir():
-            problems.append(Problem("reports/", None, "no reports/ folder: write reports/index.md"))
-        raise_if_any(problems)
+            raise_if_any([Problem("reports/", None, "no reports/ folder: write reports/index.md")])
+        self.warnings += [w for r in reports for w in r.warnings]
+        if unread:  # the build fails: if the sources fail too, say both
+            try:
+                self.db.cursor().close()
+            except BuildFailed as exc:
+                raise BuildFailed(unread + exc.problems, exc.exit_code) from None
         code_cache = self.config.project / self.config.cache_dir / "templates" if self.use_cache else None
         compiled = {r.rel: compile_report(self.body_env, r.rel, r.body, r.meta.title, code_cache, r.meta.title_line)
                     for r in reports}
@@ -163,17 +183,22 @@ class Builder:
         problems += plan_problems
         problems += [c.problem for c in compiled.values() if c.problem]
         pages, title_problems = self.render_titles(pages, compiled)
-        problems += title_problems
-        raise_if_any(problems)
+        problems = unread + problems + title_problems  # reported with the pages' own, so one run shows them all
         self.log(f"{len(reports)} reports, {len(pages)} pages")
         nav = build_nav(pages)
         self.keys = self.page_keys(pages, nav)
         chosen = self.select_pages(pages, nav) if self.select_pages else pages
+        chosen = [p for p in chosen if p.report is None or compiled[p.report.rel].problem is None]
         if any(_CHART_CALL.search(r.body) for r in reports):
             self.svg = SvgRenderer(self.svg_cache, self.config.worker_count, parallel=len(chosen) >= 8)
             self.svg.warm_up()
         try:
-            table_checks = self.table_checks(reports)
+            try:
+                table_checks = self.table_checks(reports)
+            except BuildFailed as exc:
+                table_checks, problems = [], problems + exc.problems
+            if problems:  # this build fails: its pages are still made, for their own errors, but written nowhere
+                self.writer = Writer(None)
             outcomes = self.build_pages(pages, nav, chosen, compiled)
         finally:
             if self.svg is not None:
@@ -183,7 +208,7 @@ class Builder:
         svg = self.svg
         return BuildResult(self.config, pages, outcomes, all_checks, notes, self.fingerprint,
                            time.perf_counter() - started, self.queries_run, self.cache.hits,
-                           svg.rendered if svg else 0, svg.cached if svg else 0)
+                           svg.rendered if svg else 0, svg.cached if svg else 0, problems, self.warnings)
 
     def template_rows(self, reports: list[Report]) -> tuple[dict[str, list[dict[str, Any]]], list[Problem]]:
         """Run each templated report's `pages` query: one dict of parameters per page."""
@@ -208,6 +233,9 @@ class Builder:
                                         f"name [{report.param}].md); columns: {', '.join(result.columns)}"))
                 continue
             rows[report.rel] = [dict(zip(result.columns, row)) for row in result.rows]
+            if not result.rows:
+                self.warnings.append(Problem(report.rel, report.meta.pages_line,
+                                             "pages: the query returned no rows, so this report makes no page"))
         return rows, problems
 
     def cached_query(self, name: str, sql: str, rel: str, line: int) -> QueryResult:
@@ -221,19 +249,18 @@ class Builder:
         return result
 
     def render_titles(self, pages: list[Page], compiled: dict[str, CompiledReport]) -> tuple[list[Page], list[Problem]]:
-        out, problems = [], []
+        out, found = [], []
         for page in pages:
             if page.templated and page.report is not None and page.report.meta.title:
                 try:
                     title = render_title(compiled[page.report.rel], page.report.meta.title, page.params,
                                          page.report.rel, page.report.meta.title_line)
                 except SiteError as exc:
-                    if exc.problem not in problems:  # the same mistake on every page of the report: say it once
-                        problems.append(exc.problem)
+                    found.append((exc.problem, page.url))  # the same mistake on many pages: said once, naming them
                     title = page.title
                 page = Page(page.url, title, page.report, page.params, page.order, page.hidden, page.templated)
             out.append(page)
-        return out, problems
+        return out, per_page(found)
 
     def table_checks(self, reports: list[Report]) -> list[CheckResult]:
         """Checks on source tables and models: from [[checks]] and from reports' fences, each run once."""
@@ -296,6 +323,7 @@ class Builder:
         self._sidebars: dict[int, str] = {}
         self.theme_env = env
         self.pages_by_url = by_url
+        self.site_urls = frozenset(by_url)
         workers = max(1, self.config.worker_count)
         if self.svg is None:
             self.svg = SvgRenderer(self.svg_cache, workers, parallel=len(chosen) >= 8)
@@ -407,8 +435,10 @@ class Builder:
             body = render_body(compiled[report.rel], report.rel, results, page.params,
                                {"page": page, "site": self.config, "children": self.children(page)},
                                self.show_sql(report), url, lambda name: url(self.data_url(page, name)),
+                               page.url, self.site_urls,
                                self.config.project / self.config.cache_dir / "forecasts" if self.use_cache else None)
             outcome.problems += body.problems
+            outcome.warnings += body.warnings
             outcome.kpis, outcome.notes = body.kpis, [f"{report.rel}: {n}" for n in body.notes]
             outcome.forecasts = body.forecasts
             body_html, toc, charts = body.html, body.toc, body.charts

@@ -158,12 +158,37 @@ def evaluate(check: Check, cursor: duckdb.DuckDBPyConnection, relation: str, now
             raise SiteError(f"check '{check.text}': column '{check.column}' is not in {check.target} "
                             f"(columns: {', '.join(columns)})", check.path, check.line)
         kind = description[columns.index(check.column)][1]
+        if check.kind == "freshness":
+            _require_time(check, str(kind))
         col = fetchable(check.column, kind) or quote_ident(check.column)
     try:
         return _MEASURES[check.kind](check, cursor, relation, col, now)
     except duckdb.Error as exc:
         message = str(exc).strip().splitlines()[0]
         raise SiteError(f"check '{check.text}': {message}", check.path, check.line) from None
+
+
+def _require_time(check: Check, kind: str) -> None:
+    """Freshness is the age of the newest date or timestamp (or ISO text); say so for any other column."""
+    if not kind.upper().startswith(("DATE", "TIMESTAMP", "VARCHAR")):
+        raise SiteError(f"check '{check.text}': column '{check.column}' is {kind}, not a date or timestamp; "
+                        f"freshness needs one (check a date column, or cast it in the query: "
+                        f"{check.column}::timestamp)", check.path, check.line)
+
+
+def _newest_time(check: Check, newest: object) -> dt.datetime:
+    if isinstance(newest, str):
+        try:
+            newest = dt.datetime.fromisoformat(newest)
+        except ValueError:
+            raise SiteError(f"check '{check.text}': column '{check.column}' holds text that is not a date "
+                            f"({newest!r}); freshness needs dates such as 2026-01-31 (or a timestamp column)",
+                            check.path, check.line) from None
+    if isinstance(newest, dt.date) and not isinstance(newest, dt.datetime):
+        newest = dt.datetime.combine(newest, dt.time())
+    if newest.tzinfo is None:
+        newest = newest.replace(tzinfo=dt.UTC)
+    return newest
 
 
 def _row_count(check, cursor, relation, col, now) -> CheckResult:
@@ -196,7 +221,7 @@ def _extreme(check, cursor, relation, col, now) -> CheckResult:
         passed = _OPS[check.op](value, type(value)(threshold) if not isinstance(value, (int, float)) else threshold)
     except (TypeError, ValueError):
         passed = _OPS[check.op](str(value), str(threshold))
-    return CheckResult(check, passed, f"({check.kind} is {value})")
+    return CheckResult(check, passed, f"({check.kind} is {format_value(value)})")
 
 
 def _accepted(check, cursor, relation, col, now) -> CheckResult:
@@ -213,12 +238,7 @@ def _freshness(check, cursor, relation, col, now) -> CheckResult:
     (newest,) = cursor.execute(f"select max({col}) from {relation}").fetchone()
     if newest is None:
         return CheckResult(check, False, "(no values)")
-    if isinstance(newest, str):
-        newest = dt.datetime.fromisoformat(newest)
-    if isinstance(newest, dt.date) and not isinstance(newest, dt.datetime):
-        newest = dt.datetime.combine(newest, dt.time())
-    if newest.tzinfo is None:
-        newest = newest.replace(tzinfo=dt.UTC)
+    newest = _newest_time(check, newest)
     age = (now - newest).total_seconds()
     days = age / 86400
     detail = f"(newest is {newest:%Y-%m-%d %H:%M}, {days:.1f} days old)"

@@ -24,6 +24,8 @@ SCAFFOLD = Path(__file__).parent / "scaffold"
 ProjectOption = typer.Option(Path("."), "--project", "-p", help="The site project folder (holds site.toml).")
 QuietOption = typer.Option(False, "--quiet", "-q", help="Print only errors and the summary.")
 DebugOption = typer.Option(False, "--debug", help="Show Python tracebacks for unexpected errors.")
+StrictOption = typer.Option(False, "--strict", help="Warnings about the reports (a broken link, an unknown front "
+                                                   "matter key...) are errors: exit 1. warn: checks still warn.")
 
 
 def _is_quiet(quiet: bool) -> bool:
@@ -97,11 +99,11 @@ def build(project: Path = ProjectOption,
           git_branch: str | None = typer.Option(None, "--git-branch",
                                                    help="Publish the version as one commit on this git branch."),
           no_cache: bool = typer.Option(False, "--no-cache", help="Run every query again, ignoring cached results."),
-          quiet: bool = QuietOption, debug: bool = DebugOption) -> None:
+          strict: bool = StrictOption, quiet: bool = QuietOption, debug: bool = DebugOption) -> None:
     """Run every query and check, render the site and publish it as a new version."""
     def action() -> None:
         release = build_site(project, output, log=_logger(quiet), use_cache=not no_cache, label=label,
-                             git_branch=git_branch)
+                             git_branch=git_branch, strict=strict)
         result = release.result
         _report_result(result, quiet)
         where = f"branch {git_branch}" if git_branch else str(release.output / "v" / release.record.id)
@@ -123,10 +125,11 @@ def serve(project: Path = ProjectOption,
 
 @app.command()
 def check(project: Path = ProjectOption, quiet: bool = QuietOption, debug: bool = DebugOption,
-          no_cache: bool = typer.Option(False, "--no-cache", help="Run every query again.")) -> None:
+          no_cache: bool = typer.Option(False, "--no-cache", help="Run every query again."),
+          strict: bool = StrictOption) -> None:
     """Run sources, queries, checks and templates like a build; write nothing (the cache is only read)."""
     def action() -> None:
-        result = check_site(project, log=_logger(quiet), use_cache=not no_cache)
+        result = check_site(project, log=_logger(quiet), use_cache=not no_cache, strict=strict)
         _report_result(result, quiet)
         typer.echo(_summary(result, "checked"))
     _run(action, debug)
@@ -135,7 +138,8 @@ def check(project: Path = ProjectOption, quiet: bool = QuietOption, debug: bool 
 @app.command()
 def query(sql: str = typer.Argument(..., help="The SQL to run against the sources and models."),
           project: Path = ProjectOption,
-          limit: int = typer.Option(50, "--limit", help="Rows to print (0 = all)."),
+          limit: int | None = typer.Option(None, "--limit",
+                                           help="Rows to print (default: 50 in the table, all with --csv; 0 = all)."),
           csv_output: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
           debug: bool = DebugOption) -> None:
     """Run ad-hoc SQL against the sources and print the result."""

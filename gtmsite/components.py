@@ -56,6 +56,7 @@ class RenderState:
     inputs: dict[str, str] = field(default_factory=dict)  # dropdown name -> the column it filters on
     forecasts: list[Any] = field(default_factory=list)  # ForecastRecords of the page's charts
     forecast_cache: Path | None = None  # where fitted forecasts are kept, by the series' content
+    warnings: list[str] = field(default_factory=list)  # doubtful calls, said as located warnings
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,10 @@ def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None,
     if agg in ("sum", "avg") or comparison or sparkline:
         require_numbers(result, value)
     values = result.column(value)
+    if agg is None and not sparkline and len(values) > 1:
+        ctx.state.warnings.append(f"query '{result.name}' has {len(values):,} rows and no agg is given, so only "
+                                  f"the first row's {value} is shown; add agg=\"sum\" (or avg, min, max, count, "
+                                  "first, last), or make the query return one row")
     raw = _AGGREGATES[agg or "first"](values)
     fmt = column_format(value, fmt)
     ctx.state.kpis.append(Kpi("big_value", result.name, value, raw, fmt, title or column_label(value)))

@@ -170,7 +170,7 @@ def load_config(project: Path | str) -> Config:
                                        "(run `gtmsite init` to create one)")], 2)
         return Config(project=project)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BuildFailed([undecodable(CONFIG_FILE, exc)], 2) from None
     except OSError as exc:

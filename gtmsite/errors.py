@@ -95,3 +95,22 @@ def io_error(exc: OSError, doing: str = "", path: object = None) -> SiteError:
         shown = f" at {where}" if where else ""
     advice = _IO_ADVICE.get(name, "check the path and run again")
     return SiteError(f"{cause}{shown}: {advice}")
+
+
+def per_page(found: list[tuple[Problem, str]], shown: int = 3) -> list[Problem]:
+    """Each distinct problem once, in the order first met. A problem of a templated report is met once per
+    generated page (`found` pairs it with the page's URL, "" for other pages): it is said once, naming
+    the pages it affects."""
+    pages: dict[Problem, list[str]] = {}
+    for problem, url in found:
+        urls = pages.setdefault(problem, [])
+        if url and url not in urls:
+            urls.append(url)
+    merged = []
+    for problem, urls in pages.items():
+        if urls:
+            more = f" and {len(urls) - shown} more" if len(urls) > shown else ""
+            where = f"on page {urls[0]}" if len(urls) == 1 else f"on {len(urls)} pages: {', '.join(urls[:shown])}{more}"
+            problem = Problem(problem.path, problem.line, f"{problem.message} ({where})", problem.sql)
+        merged.append(problem)
+    return merged

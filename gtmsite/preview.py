@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,14 @@ class Rebuild:
     problems: list[Problem] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)  # URLs written
     seconds: float = 0.0
+
+
+def internal_problem(exc: Exception) -> Problem:
+    """A failure that is gtmsite's own bug, for the overlay and the terminal (with the innermost place)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return Problem("gtmsite", None, f"internal error: {type(exc).__name__}: {exc}{where}; the preview keeps "
+                                    "serving the last good pages (please report it)")
 
 
 class Preview:
@@ -54,6 +63,8 @@ class Preview:
             outcome = Rebuild(False, exc.problems)
         except SiteError as exc:
             outcome = Rebuild(False, [exc.problem])
+        except Exception as exc:  # noqa: BLE001 - our own bug: say it, and keep serving the last good pages
+            outcome = Rebuild(False, [internal_problem(exc)])
         outcome.seconds = time.perf_counter() - started
         return outcome
 
@@ -80,6 +91,8 @@ class Preview:
 
         builder.select_pages = select
         result = builder.run()
+        if result.site_problems:  # nothing was written: the pages served are the last good ones
+            return Rebuild(False, result.problems, [])
         failed = {o.page.url for o in result.outcomes if o.problems}
         for url, key in chosen_keys.items():
             if url not in failed:

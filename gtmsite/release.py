@@ -58,9 +58,9 @@ class Release:
     output: Path
 
 
-def check_site(project: Path | str, log: Log = _quiet, use_cache: bool = True) -> BuildResult:
+def check_site(project: Path | str, log: Log = _quiet, use_cache: bool = True, strict: bool = False) -> BuildResult:
     """Everything a build does (sources, queries, checks, templates), writing nothing: not even the cache,
-    which it only reads."""
+    which it only reads. `strict`: a warning fails it too."""
     config = load_config(project)
     notes = refuse_outside_links(config)
     with cache_read_only(), environment_faults():
@@ -68,7 +68,7 @@ def check_site(project: Path | str, log: Log = _quiet, use_cache: bool = True) -
         try:
             versions = read_versions(config.output_dir) if config.output_dir.is_dir() else []
             result, _ = with_history_checks(builder, builder.run(), load_history(config.output_dir, versions))
-            result = _successful(result)
+            result = _successful(result, strict)
         finally:
             builder.db.close()
     result.notes.extend(notes)
@@ -86,14 +86,16 @@ def environment_faults() -> Iterator[None]:
 
 
 def build_site(project: Path | str, output: Path | str | None = None, log: Log = _quiet, use_cache: bool = True,
-               label: str = "", git_branch: str | None = None) -> Release:
-    """Build a new version and publish it into the output folder (or as a commit on a git branch)."""
+               label: str = "", git_branch: str | None = None, strict: bool = False) -> Release:
+    """Build a new version and publish it into the output folder (or as a commit on a git branch).
+    `strict`: a warning fails the build too, and nothing is published."""
     config = load_config(project)
     check_label(label, "--label")
     if git_branch:
         from .gitbranch import publish_to_branch
 
-        return publish_to_branch(config, git_branch, lambda folder: _release(config, folder, log, use_cache, label))
+        return publish_to_branch(config, git_branch,
+                                 lambda folder: _release(config, folder, log, use_cache, label, strict))
     target = Path(output).resolve() if output else config.output_dir
     if output:
         held = input_holding(config.project, target)
@@ -101,7 +103,7 @@ def build_site(project: Path | str, output: Path | str | None = None, log: Log =
             raise ConfigError(f"--output: {target} is inside the project's {held}, which gtmsite reads: the next "
                               "build would read the site as input; choose a folder outside it (e.g. build/)")
     check_output_folder(target, "--output" if output else "[build] output")
-    return _release(config, target, log, use_cache, label)
+    return _release(config, target, log, use_cache, label, strict)
 
 
 def check_label(label: str, option: str) -> None:
@@ -179,13 +181,21 @@ def with_history_checks(builder: Builder, result: BuildResult, history: list[Pas
     return replace(result, checks=result.checks + outcome.results), tables_json(outcome.tables)
 
 
-def _successful(result: BuildResult) -> BuildResult:
+def _successful(result: BuildResult, strict: bool = False) -> BuildResult:
+    if strict and result.report_warnings:
+        raise BuildFailed(result.problems + [strict_error(w) for w in result.report_warnings],
+                          warnings=[w for w in result.warnings if w not in result.report_warnings])
     if result.problems:
         raise BuildFailed(result.problems, warnings=result.warnings)
     return result
 
 
-def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str) -> Release:
+def strict_error(warning: Problem) -> Problem:
+    return Problem(warning.path, warning.line, f"{warning.message} (a warning; --strict makes it an error)",
+                   warning.sql)
+
+
+def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str, strict: bool = False) -> Release:
     if target == config.project or config.project.is_relative_to(target):
         raise ConfigError(f"[build] output: {target} would hold the project itself; choose a folder inside it",
                           "site.toml")
@@ -205,7 +215,7 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
         try:
             history = load_history(target, versions)
             result, tables = with_history_checks(builder, builder.run(), history)
-            result = _successful(result)
+            result = _successful(result, strict)
             version_id = next_version_id(used_ids(target, versions), builder.now, label or config.label)
             summaries = page_summaries(result)
             comparison = compare(before, {s.url: s for s in summaries}, previous, version_id,
@@ -250,7 +260,8 @@ def page_summaries(result: BuildResult) -> list[PageSummary]:
                 label = f"{label} #{seen[label]}"
             kpis.append(KpiValue(label, json_safe(kpi.value), kpi.fmt))
         forecasts = [json.loads(json.dumps(asdict(f), default=str)) for f in outcome.forecasts]
-        summaries.append(PageSummary(outcome.page.url, outcome.page.title, queries, kpis, outcome.key, forecasts))
+        key = "" if outcome.warnings else outcome.key  # rendered again next time, so its warnings are said again
+        summaries.append(PageSummary(outcome.page.url, outcome.page.title, queries, kpis, key, forecasts))
     return summaries
 
 

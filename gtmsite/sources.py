@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from .config import Config
+from .csvfiles import CSV_SUFFIXES, load_problem, table_problems
 from .errors import BuildFailed, Problem, SiteError, undecodable
 from .files import read_cached, store_in_cache
 from .sqltext import quote_ident, quote_table, referenced_names
@@ -99,7 +100,7 @@ def order_models(models: list[SourceFile]) -> list[SourceFile]:
     unreadable = []
     for model in models:
         try:
-            sql = model.path.read_text(encoding="utf-8")
+            sql = model.path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
             unreadable.append(undecodable(model.rel, exc))
             continue
@@ -159,7 +160,7 @@ def fingerprints(sources: SourceSet, config: Config) -> Fingerprints:
         tables[source.table] = tables[source.name] = hashes[source.rel][:16]
     names = {m.name for m in sources.models} | set(tables)
     for model in sources.models:  # in dependency order: a model's inputs are fingerprinted first
-        sql = model.path.read_text(encoding="utf-8")
+        sql = model.path.read_text(encoding="utf-8-sig")
         inputs = sorted(referenced_names(sql, names) - {model.name})
         text = hashes[model.rel] + "".join(f"\0{n}={tables.get(n, '')}" for n in inputs)
         tables[model.name] = hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -245,13 +246,14 @@ class Database:
             try:
                 _load_data_file(con, source)
             except duckdb.Error as exc:
-                problems.append(Problem(source.rel, None, f"cannot read this file as a table: {_first_line(exc)}"))
+                problems.append(_load_problem(source, exc))
                 continue
+            problems += _misread(con, source)
             if source.schema != "main" and source.name in bare_names:
                 con.execute(f"create view {quote_ident(source.name)} as select * from {quote_table(source.table)}")
         failed_models: set[str] = set()
         for model in self.sources.models:
-            sql = model.path.read_text(encoding="utf-8")
+            sql = model.path.read_text(encoding="utf-8-sig")
             if referenced_names(sql, failed_models):
                 failed_models.add(model.name)
                 continue
@@ -281,6 +283,20 @@ def _load_data_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
     options = ", delim = '\t'" if source.path.suffix.lower() == ".tsv" else ""
     con.execute(f"create table {quote_table(source.table)} as select * from {reader}($path{options})",
                 {"path": str(source.path)})
+
+
+def _load_problem(source: SourceFile, exc: duckdb.Error) -> Problem:
+    """Why a data file could not be loaded: for a CSV file at its line and column, with what to do."""
+    if source.path.suffix.lower() in CSV_SUFFIXES:
+        return load_problem(source.rel, source.path, exc)
+    return Problem(source.rel, None, f"cannot read this file as a table: {_first_line(exc)}")
+
+
+def _misread(con: duckdb.DuckDBPyConnection, source: SourceFile) -> list[Problem]:
+    """What DuckDB read without a word but not as the file means it (a CSV file's ragged row, a `12k`)."""
+    if source.path.suffix.lower() not in CSV_SUFFIXES:
+        return []
+    return table_problems(con, source.rel, source.path, source.table)
 
 
 def attach_external(con: duckdb.DuckDBPyConnection, ext) -> None:
