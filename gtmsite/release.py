@@ -18,6 +18,7 @@ from .config import Config, load_config
 from .errors import BuildFailed, ConfigError
 from .output import Writer
 from .publish import LOCK_FILE, VERSIONS_FILE, publish_lock, publish_version, read_versions, staging_folder, tidy
+from .search import index_version
 from .versions import (
     Comparison,
     KpiValue,
@@ -118,6 +119,7 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             builder.render_extra("/_checks/", "Data checks", "checks.html", checks=result.checks, record=record)
             builder.writer.write("_version.json", manifest_json(summaries, record))
             builder.writer.write("_pages.json", json.dumps(sorted(p.url for p in result.pages)))
+            index_version(staging, target / "v" / previous if previous else None)
             redirect = builder.theme_env.get_template("redirect.html").render(target="latest/")
             publish_version(staging, target, record, config.keep, redirect)
             staging = None
