@@ -13,7 +13,7 @@ import typer
 
 from . import __version__
 from .build import BuildResult
-from .errors import BuildFailed, Problem, SiteError
+from .errors import BuildFailed, ConfigError, Problem, SiteError
 from .release import build_site, check_site
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -93,11 +93,12 @@ def build(project: Path = ProjectOption,
           git_branch: str | None = typer.Option(None, "--git-branch",
                                                    help="Publish the version as one commit on this git branch."),
           no_cache: bool = typer.Option(False, "--no-cache", help="Run every query again, ignoring cached results."),
+          pdf: bool = typer.Option(False, "--pdf", help="Also print the whole version to site.pdf (needs Chromium)."),
           quiet: bool = QuietOption, debug: bool = DebugOption) -> None:
     """Run every query and check, render the site and publish it as a new version."""
     def action() -> None:
         release = build_site(project, output, log=_logger(quiet), use_cache=not no_cache, label=label,
-                             git_branch=git_branch)
+                             git_branch=git_branch, pdf=pdf)
         result = release.result
         _report_result(result, quiet)
         where = f"branch {git_branch}" if git_branch else str(release.output / "v" / release.record.id)
@@ -231,6 +232,38 @@ def versions_prune(keep: int = typer.Option(..., "--keep", min=1, help="How many
         dropped = prune(_output_dir(project, output), keep)
         typer.echo(f"removed {len(dropped)} version(s){': ' + ', '.join(v['id'] for v in dropped) if dropped else ''}")
     _run(action, debug, builds=False)
+
+
+SiteOption = typer.Option(None, "--site", help="The published site (default: [build] output).")
+
+
+@app.command("pdf")
+def pdf_command(pages: list[str] = typer.Argument(None, help="Pages to print, by URL (pipeline, /channels/organic/); "
+                                                               "default: all."),
+                version: str = typer.Option("latest", "--version", help="The published version to print."),
+                output: Path | None = typer.Option(None, "--output", "-o",
+                                                   help="The PDF file to write (default: <version>.pdf here)."),
+                project: Path = ProjectOption, site: Path | None = SiteOption, debug: bool = DebugOption) -> None:
+    """Print a published version (or some of its pages) as one PDF."""
+    from .config import load_config
+    from .pdf import make_pdf
+    from .publish import read_versions
+
+    def action() -> None:
+        config = load_config(project)
+        root = site.resolve() if site else config.output_dir
+        vid = _resolve_version(read_versions(root), version)
+        result = make_pdf(root / "v" / vid, config, (output or Path(f"{vid}.pdf")).resolve(), pages or ())
+        typer.echo(f"wrote {result.path} ({result.pages} pages of version {vid}, {result.sheets} PDF pages)")
+    _run(action, debug, builds=False)
+
+
+def _resolve_version(versions: list[dict], name: str) -> str:
+    ids = [v["id"] for v in versions]
+    vid = ids[0] if name == "latest" and ids else name
+    if vid not in ids:
+        raise ConfigError(f"no version '{name}' (versions: {', '.join(ids) or 'none: run gtmsite build'})")
+    return vid
 
 
 def _version_callback(value: bool) -> None:

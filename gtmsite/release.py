@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .build import Builder, BuildResult, Log, _quiet
 from .config import Config, load_config
 from .errors import BuildFailed, ConfigError
 from .output import Writer
+from .pdf import PDF_FILE, VersionInfo, make_pdf
 from .publish import LOCK_FILE, VERSIONS_FILE, publish_lock, publish_version, read_versions, staging_folder, tidy
 from .search import index_version
 from .versions import (
@@ -56,9 +57,12 @@ def check_site(project: Path | str, log: Log = _quiet, use_cache: bool = True) -
 
 
 def build_site(project: Path | str, output: Path | str | None = None, log: Log = _quiet, use_cache: bool = True,
-               label: str = "", git_branch: str | None = None) -> Release:
-    """Build a new version and publish it into the output folder (or as a commit on a git branch)."""
+               label: str = "", git_branch: str | None = None, pdf: bool = False) -> Release:
+    """Build a new version and publish it into the output folder (or as a commit on a git branch);
+    `pdf` also prints the whole version to `site.pdf` in it."""
     config = load_config(project)
+    if pdf:
+        config = replace(config, pdf=True)
     if git_branch:
         from .gitbranch import publish_to_branch
 
@@ -114,12 +118,16 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             record = VersionRecord(
                 id=version_id, label=label or config.label or builder.now.strftime("%Y-%m-%d %H:%M UTC"),
                 created=builder.now.isoformat(timespec="seconds"), git_commit=git_commit(config.project),
-                data_fingerprint=result.fingerprint, pages=len(result.pages), checks=counts, previous=previous)
+                data_fingerprint=result.fingerprint, pages=len(result.pages), checks=counts, previous=previous,
+                pdf=PDF_FILE if config.pdf else None)
             builder.render_extra("/_changes/", "What changed", "changes.html", comparison=comparison, record=record)
             builder.render_extra("/_checks/", "Data checks", "checks.html", checks=result.checks, record=record)
             builder.writer.write("_version.json", manifest_json(summaries, record))
             builder.writer.write("_pages.json", json.dumps(sorted(p.url for p in result.pages)))
             index_version(staging, target / "v" / previous if previous else None)
+            if config.pdf:
+                version = VersionInfo(record.id, record.label, record.created)
+                make_pdf(staging, config, staging / PDF_FILE, version=version)
             redirect = builder.theme_env.get_template("redirect.html").render(target="latest/")
             publish_version(staging, target, record, config.keep, redirect)
             staging = None

@@ -56,6 +56,7 @@ class VersionRecord:
     checks: dict[str, int]
     aliases: list[str] = field(default_factory=list)
     previous: str | None = None
+    pdf: str | None = None  # "site.pdf" when the version was built with --pdf
 
 
 def result_digest(columns: tuple, types: tuple, rows: tuple) -> str:
