@@ -258,6 +258,46 @@ def pdf_command(pages: list[str] = typer.Argument(None, help="Pages to print, by
     _run(action, debug, builds=False)
 
 
+@app.command()
+def digest(a: str | None = typer.Argument(None, help="The older version (default: the one before the newest)."),
+           b: str | None = typer.Argument(None, help="The newer version (default: the newest)."),
+           form: str = typer.Option("markdown", "--format", help="markdown (for an issue), html (mail-safe) or text."),
+           output: Path | None = typer.Option(None, "--output", "-o", help="Write the digest to this file."),
+           email: str | None = typer.Option(None, "--email", help="Send it to these addresses (comma-separated)."),
+           smtp: str | None = typer.Option(None, "--smtp", help="smtp://user:password@host:port, or env:VARIABLE."),
+           sender: str | None = typer.Option(None, "--from", help="The sender address (default: the SMTP user)."),
+           project: Path = ProjectOption, site: Path | None = SiteOption, debug: bool = DebugOption) -> None:
+    """What changed between two versions: headline KPIs, checks, sources and pages, to paste or to mail."""
+    from .config import load_config
+    from .digest import make_digest, pick_versions, render_digest
+    from .publish import read_versions
+
+    def action() -> None:
+        if email and not smtp:
+            raise ConfigError("--email needs --smtp (smtp://user:password@host:port or env:VARIABLE)")
+        config = load_config(project)
+        root = site.resolve() if site else config.output_dir
+        versions = read_versions(root)
+        older, newer = pick_versions(versions, a, b)
+        made = make_digest(config, root, versions, older, newer)
+        text = render_digest(config, made, form)
+        if email:
+            from .mail import build_message, default_sender, parse_recipients, parse_smtp_url, send
+
+            server = parse_smtp_url(smtp)
+            recipients = parse_recipients(email)
+            message = build_message(sender or default_sender(server), recipients, made.title,
+                                    render_digest(config, made, "text"), render_digest(config, made, "html"))
+            send(server, message)
+            typer.echo(f"sent the digest of {newer} to {', '.join(recipients)} via {server.shown}", err=True)
+        if output:
+            output.write_text(text, encoding="utf-8")
+            typer.echo(f"wrote {output}", err=True)
+        elif not email:
+            typer.echo(text, nl=False)
+    _run(action, debug, builds=False)
+
+
 def _resolve_version(versions: list[dict], name: str) -> str:
     ids = [v["id"] for v in versions]
     vid = ids[0] if name == "latest" and ids else name

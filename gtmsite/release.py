@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .build import Builder, BuildResult, Log, _quiet
 from .config import Config, load_config
+from .digest import CHECKS_FILE, checks_json
 from .errors import BuildFailed, ConfigError
 from .output import Writer
 from .pdf import PDF_FILE, VersionInfo, make_pdf
@@ -124,6 +125,7 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             builder.render_extra("/_checks/", "Data checks", "checks.html", checks=result.checks, record=record)
             builder.writer.write("_version.json", manifest_json(summaries, record))
             builder.writer.write("_pages.json", json.dumps(sorted(p.url for p in result.pages)))
+            builder.writer.write(CHECKS_FILE, checks_json(result.checks, result.pages))
             index_version(staging, target / "v" / previous if previous else None)
             if config.pdf:
                 version = VersionInfo(record.id, record.label, record.created)
@@ -153,7 +155,7 @@ def page_summaries(result: BuildResult) -> list[PageSummary]:
             seen[label] = seen.get(label, 0) + 1
             if seen[label] > 1:
                 label = f"{label} #{seen[label]}"
-            kpis.append(KpiValue(label, json_safe(kpi.value), kpi.fmt))
+            kpis.append(KpiValue(label, json_safe(kpi.value), kpi.fmt, kpi.component, kpi.down_is_good))
         summaries.append(PageSummary(outcome.page.url, outcome.page.title, queries, kpis, outcome.key))
     return summaries
 

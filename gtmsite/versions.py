@@ -32,6 +32,8 @@ class KpiValue:
     label: str  # "big_value pipeline.amount"
     value: Any
     fmt: str | None
+    component: str = ""  # "big_value" or "value"
+    down_is_good: bool | None = None  # None: unknown (the move is then neither good nor bad)
 
 
 @dataclass(frozen=True)
