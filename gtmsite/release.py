@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -126,10 +127,7 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             builder.writer.write("_version.json", manifest_json(summaries, record))
             builder.writer.write("_pages.json", json.dumps(sorted(p.url for p in result.pages)))
             builder.writer.write(CHECKS_FILE, checks_json(result.checks, result.pages))
-            index_version(staging, target / "v" / previous if previous else None)
-            if config.pdf:
-                version = VersionInfo(record.id, record.label, record.created)
-                make_pdf(staging, config, staging / PDF_FILE, version=version)
+            deliver(config, staging, target / "v" / previous if previous else None, record, log)
             redirect = builder.theme_env.get_template("redirect.html").render(target="latest/")
             publish_version(staging, target, record, config.keep, redirect)
             staging = None
@@ -139,6 +137,19 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             builder.db.close()
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
+
+
+def deliver(config: Config, staging: Path, previous: Path | None, record: VersionRecord, log: Log) -> None:
+    """What the version carries for its readers: the search index, and with --pdf the whole site as a PDF."""
+    started = time.perf_counter()
+    index = index_version(staging, previous)
+    log(f"search index: {index.pages} pages, " + ("unchanged, linked from the previous version" if index.reused
+                                                 else f"{time.perf_counter() - started:.2f} s"))
+    if config.pdf:
+        started = time.perf_counter()
+        made = make_pdf(staging, config, staging / PDF_FILE, version=VersionInfo(record.id, record.label,
+                                                                                  record.created))
+        log(f"PDF: {made.pages} pages on {made.sheets} PDF pages, {time.perf_counter() - started:.2f} s")
 
 
 def page_summaries(result: BuildResult) -> list[PageSummary]:

@@ -12,10 +12,10 @@ linked instead of made again.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +23,11 @@ from .errors import SiteError
 
 INDEX_DIR = "_pagefind"
 FINGERPRINT_FILE = "gtmsite-pages.sha256"
-# Pages the site makes about itself, not about the business: not offered by search.
-_NOT_INDEXED = ("_changes", "_checks", "_assets", "_data", INDEX_DIR)
+# Folders starting with "_" are the site's own (_changes, _checks, _data, ...): not searched, except the
+# metrics glossary.
+_INDEXED_OWN = ("_metrics",)
+# The pages Pagefind reads: the home page, every folder not starting with "_", and the metrics glossary.
+GLOB = "{index.html,[!_]*/**/*.html,_metrics/**/*.html}"
 # The chrome around a page's text; the text, titles and tables are what is searched.
 EXCLUDE_SELECTORS = (".breadcrumbs", ".page-footer", ".gtm-chart-view", ".gtm-sql", ".gtm-table-tools", ".gtm-pager",
                      ".gtm-download", "script", "style")
@@ -49,7 +52,7 @@ def pages_to_index(folder: Path) -> list[IndexedPage]:
     pages = []
     for path in sorted(folder.rglob("index.html")):
         rel = path.parent.relative_to(folder)
-        if rel.parts and rel.parts[0] in _NOT_INDEXED:
+        if rel.parts and rel.parts[0].startswith("_") and rel.parts[0] not in _INDEXED_OWN:
             continue
         pages.append(IndexedPage("/" + "".join(f"{p}/" for p in rel.parts), path))
     return pages
@@ -71,7 +74,7 @@ def index_version(folder: Path, previous: Path | None = None) -> SearchIndex:
     if old is not None and _read(old / FINGERPRINT_FILE) == prints:
         shutil.copytree(old, target, copy_function=_link_or_copy)
         return SearchIndex(len(pages), reused=True)
-    asyncio.run(_write_index(pages, target))
+    _write_index(folder, target)
     for path in target.iterdir():
         if path.name.startswith(_UNUSED):
             path.unlink()
@@ -79,26 +82,31 @@ def index_version(folder: Path, previous: Path | None = None) -> SearchIndex:
     return SearchIndex(len(pages), reused=False)
 
 
-async def _write_index(pages: list[IndexedPage], target: Path) -> None:
-    index_class = _pagefind()
-    config = {"root_selector": "main", "exclude_selectors": list(EXCLUDE_SELECTORS), "output_path": str(target)}
+def _write_index(folder: Path, target: Path) -> None:
+    """Run the Pagefind binary over the version folder (one process for the whole site)."""
+    command = [str(_pagefind()), "--site", str(folder), "--output-path", str(target), "--root-selector", "main",
+               "--glob", GLOB, "--silent"]
+    for selector in EXCLUDE_SELECTORS:
+        command += ["--exclude-selectors", selector]
     try:
-        async with index_class(config) as index:
-            for page in pages:
-                await index.add_html_file(content=page.path.read_text(encoding="utf-8"), url=page.url)
-    except Exception as exc:  # noqa: BLE001 - the Pagefind service reports its failures as plain exceptions
-        raise SiteError(f"search index: Pagefind failed: {exc}", str(target)) from None
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SiteError(f"search index: Pagefind did not run: {exc}", str(target)) from None
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise SiteError(f"search index: Pagefind failed: {' / '.join(detail) or f'exit {done.returncode}'}",
+                        str(target))
 
 
-def _pagefind() -> type:
+def _pagefind() -> Path:
     try:
-        from pagefind.index import PagefindIndex
         from pagefind.service import get_executable
     except ImportError:
         raise SiteError("search index: Pagefind is not installed; run: pip install 'pagefind[bin]'") from None
-    if get_executable() is None:
+    executable = get_executable()
+    if executable is None:
         raise SiteError("search index: the Pagefind binary is missing; run: pip install 'pagefind[bin]'")
-    return PagefindIndex
+    return executable
 
 
 def _read(path: Path) -> str | None:
