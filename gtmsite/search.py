@@ -50,7 +50,7 @@ class SearchIndex:
 def pages_to_index(folder: Path) -> list[IndexedPage]:
     """The version's pages: every `index.html` outside the folders the site keeps for itself."""
     pages = []
-    for path in sorted(folder.rglob("index.html")):
+    for path in sorted(folder.rglob("index.html"), key=lambda p: p.parent.relative_to(folder).parts):
         rel = path.parent.relative_to(folder)
         if rel.parts and rel.parts[0].startswith("_") and rel.parts[0] not in _INDEXED_OWN:
             continue
