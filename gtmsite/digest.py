@@ -149,7 +149,7 @@ class Digest:
     pages: tuple[PageLine, ...]
     more_pages: int  # changed pages not listed
     unchanged_pages: int
-    links: dict[str, str]  # home, changes, checks, pdf (when the version has one)
+    links: dict[str, str]  # home, changes, checks, pdf ("" when the version has none)
     page_links: dict[str, str]  # page url -> its address in the newer version
 
 
@@ -167,9 +167,8 @@ def make_digest(config: Config, root: Path, versions: list[dict], before: str | 
     link = _linker(config, after)
     page_lines, more = _page_lines(comparison, old_pages, new_pages)
     urls = {p.url for p in page_lines} | {"/"} | {c.url for c in _check_lines(root, before, after) if c.url}
-    links = {"home": link("/"), "changes": link("/_changes/"), "checks": link("/_checks/")}
-    if new_entry.get("pdf"):
-        links["pdf"] = link("/" + str(new_entry["pdf"]))
+    links = {"home": link("/"), "changes": link("/_changes/"), "checks": link("/_checks/"),
+             "pdf": link("/" + str(new_entry["pdf"])) if new_entry.get("pdf") else ""}
     shown_before = f" (vs {before})" if before else ""
     return Digest(
         title=f"{config.title}: what changed in {after}{shown_before}", site=config.title, before=before, after=after,
