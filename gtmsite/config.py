@@ -78,10 +78,10 @@ _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
     "site": {
         "title": (str, "a string"),
         "description": (str, "a string"),
-        "url": (str, "the site's public address, such as \"https://acme.gitlab.io/gtm/\""),
         "base_url": (str, "a string such as \"/\" or \"/analytics/\""),
         "theme": (str, "a string (\"default\" or a folder under themes/)"),
         "show_sql": (bool, "true or false"),
+        "url": (str, "the site's public address, such as \"https://acme.gitlab.io/gtm/\""),
     },
     "build": {
         "output": (str, "a folder path"),

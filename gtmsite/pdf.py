@@ -36,6 +36,7 @@ _ARTICLE = re.compile(r'<article class="report[^"]*"[^>]*>')
 _ARTICLE_TAG = re.compile(r"<(/?)article\b", re.I)
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.I | re.S)
 _ATTR = re.compile(r'\b(href|src|id)="([^"]*)"')
+_URL_REF = re.compile(r'="url\(#([^)"]+)\)"')  # an SVG reference to an element id (clip paths)
 _NAV = re.compile(r'data-nav="([^"]*)"')
 _H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.S)
 _TAGS = re.compile(r"<[^>]+>")
@@ -152,6 +153,7 @@ def document_pages(folder: Path, order: list[tuple[str, str]], site_url: str, ve
         body = _SCRIPT.sub("", body)
         body = _ATTR.sub(functools.partial(_rewrite, page_url=url, anchors=anchors, folder=folder, site_url=site_url,
                                            version_id=version_id), body)
+        body = _URL_REF.sub(lambda m, a=anchors[url]: f'="url(#{a}-{m.group(1)})"', body)
         pages.append(PdfPage(url, title, anchors[url], Markup(body)))
     return pages
 

@@ -176,3 +176,16 @@ def test_a_missing_browser_says_what_to_install_and_publishes_nothing(tmp_path: 
     assert not (project / "build" / "versions.json").exists()
     make_site(project, {"reports/more.md": "# More\n"})
     assert run_cli("build", "--project", project).exit_code == 0
+
+
+def test_links_and_chart_references_point_inside_the_document(printed: Printed) -> None:
+    from gtmsite.config import load_config
+    from gtmsite.pdf import document_pages, page_order, render_document, version_info
+
+    folder = printed.output / "v" / printed.ids[1]
+    pages = document_pages(folder, page_order(folder), "", printed.ids[1])
+    html = render_document(load_config(printed.project), version_info(folder), pages)
+    ids = set(re.findall(r'\bid="([^"]+)"', html))
+    references = re.findall(r'url\(#([^)]+)\)', html) + re.findall(r'href="#([^"]+)"', html)
+    assert references and not [r for r in references if r not in ids]
+    assert "<script" not in html and 'href="../' not in html
