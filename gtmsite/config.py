@@ -39,6 +39,7 @@ class Config:
     project: Path
     title: str = "GTM Analytics"
     description: str = ""
+    search: bool = True  # a search index per version, and the search box
     url: str = ""  # the public address ("https://acme.gitlab.io/gtm/"), for absolute links in the digest and PDF
     base_url: str = "/"
     theme: str = "default"
@@ -82,6 +83,7 @@ _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
         "theme": (str, "a string (\"default\" or a folder under themes/)"),
         "show_sql": (bool, "true or false"),
         "url": (str, "the site's public address, such as \"https://acme.gitlab.io/gtm/\""),
+        "search": (bool, "true or false"),
     },
     "build": {
         "output": (str, "a folder path"),
@@ -249,6 +251,7 @@ def load_config(project: Path | str) -> Config:
         title=values.get("site.title", "GTM Analytics"),
         description=values.get("site.description", ""),
         url=site_url,
+        search=values.get("site.search", True),
         base_url=base_url,
         theme=theme,
         show_sql=values.get("site.show_sql", False),

@@ -21,7 +21,7 @@ from .errors import BuildFailed, ConfigError
 from .output import Writer
 from .pdf import PDF_FILE, VersionInfo, make_pdf
 from .publish import LOCK_FILE, VERSIONS_FILE, publish_lock, publish_version, read_versions, staging_folder, tidy
-from .search import index_version
+from .search import IndexJob, start_index
 from .versions import (
     Comparison,
     KpiValue,
@@ -109,8 +109,11 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
         before = read_manifest(target / "v" / previous) if previous else {}
         builder = Builder(config, Writer(staging), log, use_cache, versioned=True,
                           previous=(target / "v" / previous, before) if previous and use_cache else None)
+        index = None
         try:
             result = _successful(builder.run())
+            if config.search:
+                index = start_index(staging, target / "v" / previous if previous else None)
             existing = {v["id"] for v in versions} | {p.name for p in (target / "v").glob("*")}
             version_id = next_version_id(existing, builder.now, label or config.label)
             summaries = page_summaries(result)
@@ -127,7 +130,7 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             builder.writer.write("_version.json", manifest_json(summaries, record))
             builder.writer.write("_pages.json", json.dumps(sorted(p.url for p in result.pages)))
             builder.writer.write(CHECKS_FILE, checks_json(result.checks, result.pages))
-            deliver(config, staging, target / "v" / previous if previous else None, record, log)
+            deliver(config, staging, index, record, log)
             redirect = builder.theme_env.get_template("redirect.html").render(target="latest/")
             publish_version(staging, target, record, config.keep, redirect)
             staging = None
@@ -135,21 +138,25 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             return Release(result, record, comparison, target)
         finally:
             builder.db.close()
+            if index is not None:
+                index.cancel()
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
 
 
-def deliver(config: Config, staging: Path, previous: Path | None, record: VersionRecord, log: Log) -> None:
-    """What the version carries for its readers: the search index, and with --pdf the whole site as a PDF."""
-    started = time.perf_counter()
-    index = index_version(staging, previous)
-    log(f"search index: {index.pages} pages, " + ("unchanged, linked from the previous version" if index.reused
-                                                 else f"{time.perf_counter() - started:.2f} s"))
+def deliver(config: Config, staging: Path, index: IndexJob | None, record: VersionRecord, log: Log) -> None:
+    """What the version carries for its readers: with --pdf the whole site as a PDF (printed while the search
+    index, started when the pages were written, is made), and the search index."""
     if config.pdf:
         started = time.perf_counter()
         made = make_pdf(staging, config, staging / PDF_FILE, version=VersionInfo(record.id, record.label,
                                                                                   record.created))
         log(f"PDF: {made.pages} pages on {made.sheets} PDF pages, {time.perf_counter() - started:.2f} s")
+    if index is None:
+        return
+    done = index.finish()
+    log(f"search index: {done.pages} pages, " + ("unchanged, linked from the previous version" if done.reused
+                                                else f"{done.seconds:.2f} s (alongside the rest of the build)"))
 
 
 def page_summaries(result: BuildResult) -> list[PageSummary]:

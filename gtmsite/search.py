@@ -16,6 +16,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,7 @@ class IndexedPage:
 class SearchIndex:
     pages: int
     reused: bool  # linked from the previous version, nothing changed
+    seconds: float = 0.0  # from the start of indexing to its end
 
 
 def pages_to_index(folder: Path) -> list[IndexedPage]:
@@ -67,35 +69,54 @@ def fingerprint(pages: list[IndexedPage]) -> str:
 
 def index_version(folder: Path, previous: Path | None = None) -> SearchIndex:
     """Write `folder/_pagefind/` for the version in `folder` (a staging folder, before it is published)."""
-    pages = pages_to_index(folder)
-    prints = fingerprint(pages)
-    target = folder / INDEX_DIR
-    old = previous / INDEX_DIR if previous is not None else None
-    if old is not None and _read(old / FINGERPRINT_FILE) == prints:
-        shutil.copytree(old, target, copy_function=_link_or_copy)
-        return SearchIndex(len(pages), reused=True)
-    _write_index(folder, target)
-    for path in target.iterdir():
-        if path.name.startswith(_UNUSED):
-            path.unlink()
-    (target / FINGERPRINT_FILE).write_text(prints + "\n", encoding="utf-8")
-    return SearchIndex(len(pages), reused=False)
+    return start_index(folder, previous).finish()
 
 
-def _write_index(folder: Path, target: Path) -> None:
-    """Run the Pagefind binary over the version folder (one process for the whole site)."""
-    command = [str(_pagefind()), "--site", str(folder), "--output-path", str(target), "--root-selector", "main",
-               "--glob", GLOB, "--silent"]
-    for selector in EXCLUDE_SELECTORS:
-        command += ["--exclude-selectors", selector]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise SiteError(f"search index: Pagefind did not run: {exc}", str(target)) from None
-    if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        raise SiteError(f"search index: Pagefind failed: {' / '.join(detail) or f'exit {done.returncode}'}",
-                        str(target))
+def start_index(folder: Path, previous: Path | None = None) -> IndexJob:
+    """Start indexing the version's pages (all written) in the background: the build finishes its own
+    pages (what changed, checks, manifest, PDF) meanwhile, and `finish()` waits for the index."""
+    return IndexJob(folder, previous)
+
+
+class IndexJob:
+    def __init__(self, folder: Path, previous: Path | None):
+        self.target = folder / INDEX_DIR
+        self.pages = pages_to_index(folder)
+        self.prints = fingerprint(self.pages)
+        self.started = time.perf_counter()
+        self.process: subprocess.Popen | None = None
+        old = previous / INDEX_DIR if previous is not None else None
+        self.reused = old is not None and _read(old / FINGERPRINT_FILE) == self.prints
+        if self.reused:
+            shutil.copytree(old, self.target, copy_function=_link_or_copy)
+            return
+        command = [str(_pagefind()), "--site", str(folder), "--output-path", str(self.target), "--root-selector",
+                   "main", "--glob", GLOB, "--silent"]
+        for selector in EXCLUDE_SELECTORS:
+            command += ["--exclude-selectors", selector]
+        try:
+            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        except OSError as exc:
+            raise SiteError(f"search index: Pagefind did not start: {exc}", str(self.target)) from None
+
+    def finish(self) -> SearchIndex:
+        if self.process is not None:
+            output, _ = self.process.communicate()
+            if self.process.returncode != 0:
+                detail = " / ".join(output.strip().splitlines()[-3:]) or f"exit {self.process.returncode}"
+                raise SiteError(f"search index: Pagefind failed: {detail}", str(self.target))
+            for path in self.target.iterdir():
+                if path.name.startswith(_UNUSED):
+                    path.unlink()
+            (self.target / FINGERPRINT_FILE).write_text(self.prints + "\n", encoding="utf-8")
+            self.process = None
+        return SearchIndex(len(self.pages), self.reused, time.perf_counter() - self.started)
+
+    def cancel(self) -> None:
+        """Stop an index that will not be used (the build failed after it started)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
 
 def _pagefind() -> Path:

@@ -171,3 +171,10 @@ def test_search_never_asks_another_host(reader: Session, published: Published) -
     page = visit(reader, published.url + "latest/pipeline/")
     _search(page, "pipeline")
     reader.check()  # no request left localhost, no console error
+
+
+def test_search_can_be_turned_off(site) -> None:
+    project = site({"site.toml": '[site]\ntitle = "No search"\nsearch = false\n', "reports/index.md": "# Home\n"})
+    build_ok(project)
+    assert not (project / "build" / "latest" / INDEX_DIR).exists()
+    assert 'type="search"' not in page(project, "/")
