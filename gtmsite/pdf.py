@@ -48,6 +48,12 @@ class VersionInfo:
     label: str
     created: str  # ISO 8601
 
+    @property
+    def chosen_label(self) -> str:
+        """The label when someone chose one (`--label`), not the default date and time of the build."""
+        default = re.match(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", self.label)
+        return "" if default or self.label in ("", self.id) else self.label
+
 
 @dataclass(frozen=True)
 class PdfPage:

@@ -104,7 +104,7 @@ def test_markdown_lists_checks_and_changed_pages_with_links(two_versions: Site) 
     assert "- **warned**: `by_channel: row_count > 10` (3 rows) · reports/channels.md:" in text
     assert f"· [page]({base}channels/)" in text
     assert f"- **[Channels \\| \\*all\\*]({base}channels/)**" in text  # data is literal text, not Markdown
-    assert "  - 1 query result changed (by\\_channel)" in text
+    assert "    - 1 query result changed (by\\_channel)" in text
     assert "Stable" not in text and "1 page unchanged." in text
     assert "Source results" not in text  # these versions do not record their source results
 
