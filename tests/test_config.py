@@ -104,7 +104,8 @@ def test_every_error_is_collected(tmp_path):
     assert errors == [
         "site.toml:2: [site] title: expected a string, got 3",
         'site.toml:3: [site] show_sql: expected true or false, got "yes"',
-        "site.toml:4: [site] colour: unknown key (known keys: title, description, base_url, theme, show_sql, url, search)",
+        "site.toml:4: [site] colour: unknown key (known keys: title, description, base_url, theme, show_sql, url, "
+        "search)",
         'site.toml:7: [build] workers: expected an integer, got "many"',
         "site.toml:11: [versions] label: expected a string, got true",
         "site.toml:10: [versions] keep: expected a number >= 0, got -1",
