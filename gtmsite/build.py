@@ -59,6 +59,7 @@ class PageOutcome:
     kpis: list[Kpi] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     results: dict[str, QueryResult] = field(default_factory=dict)
+    forecasts: list[Any] = field(default_factory=list)  # the ForecastRecords of the page's charts
     cached: bool = False
     key: str = ""  # the page's inputs (see Builder.page_keys)
     reused: PageSummary | None = None  # the previous version's page, linked instead of rendered again
@@ -247,6 +248,7 @@ class Builder:
         for report in reports:
             names = {q.name for q in report.queries}
             checks += [c for c in report.checks if c.target not in names]
+        checks = [c for c in checks if not c.is_history]  # compared with earlier versions at release
         results: list[CheckResult] = []
         tables = self.sources.tables
         for check in checks:
@@ -404,9 +406,11 @@ class Builder:
                     results[query.name] = QueryResult(query.name, (), (), (), query.sql, query.line, failed=True)
             body = render_body(compiled[report.rel], report.rel, results, page.params,
                                {"page": page, "site": self.config, "children": self.children(page)},
-                               self.show_sql(report), url, lambda name: url(self.data_url(page, name)))
+                               self.show_sql(report), url, lambda name: url(self.data_url(page, name)),
+                               self.config.project / self.config.cache_dir / "forecasts" if self.use_cache else None)
             outcome.problems += body.problems
             outcome.kpis, outcome.notes = body.kpis, [f"{report.rel}: {n}" for n in body.notes]
+            outcome.forecasts = body.forecasts
             body_html, toc, charts = body.html, body.toc, body.charts
             self.write_data(page, results)
         try:
@@ -476,7 +480,7 @@ class Builder:
     def _page_results(self, report: Report, params: dict[str, Any]
                       ) -> tuple[dict[str, QueryResult], list[CheckResult], list[Problem], bool]:
         names = {q.name for q in report.queries}
-        page_checks = [c for c in report.checks if c.target in names]
+        page_checks = [c for c in report.checks if c.target in names and not c.is_history]
         clock = self.now.isoformat(timespec="minutes") if any(c.kind == "freshness" for c in page_checks) else ""
         key = ResultCache.key("page", self.page_fingerprint(report), [(q.name, q.sql) for q in report.queries],
                               [c.text for c in page_checks], sorted(params.items(), key=lambda kv: kv[0]), clock)

@@ -29,11 +29,15 @@ _UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400
 _COMPARE = re.compile(r"^(row_count|min|max)\s*(>=|<=|==|!=|<>|>|<|=)\s*(.+)$")
 _FRESH = re.compile(r"^freshness\s*(<=|<)\s*(\d+(?:\.\d+)?)\s*([a-z]+)$")
 _ACCEPTED = re.compile(r"^accepted_values\s*\[(.*)\]$")
-_COLUMN_KINDS = ("not_null", "unique", "min", "max", "accepted_values", "freshness")
+_CHANGE = re.compile(r"^(row_count\s+)?change\s*(<=|<)\s*(\d+(?:\.\d+)?)\s*%$")
+_ANOMALY = re.compile(r"^(row_count\s+)?anomaly$")
+_COLUMN_KINDS = ("not_null", "unique", "min", "max", "accepted_values", "freshness", "change", "anomaly")
+HISTORY_KINDS = ("change", "anomaly")  # compared with earlier versions (history.py), not evaluated here
 _TARGET = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
-GRAMMAR_HELP = ("expected `TABLE: row_count > N` or `TABLE.COLUMN: CHECK` where CHECK is not_null, unique, "
-                "min >= N, max <= N, accepted_values [a, b] or freshness < N days")
+GRAMMAR_HELP = ("expected `TABLE: row_count > N`, `TABLE: row_count change < N%` or `TABLE.COLUMN: CHECK` where "
+                "CHECK is not_null, unique, min >= N, max <= N, accepted_values [a, b], freshness < N days, "
+                "change < N% or anomaly")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,11 @@ class Check:
     warn: bool = False
     path: str = ""
     line: int | None = None
+
+    @property
+    def is_history(self) -> bool:
+        """Compared with earlier versions of the site (see history.py) rather than measured alone."""
+        return self.kind in HISTORY_KINDS
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,9 @@ def parse_check(line: str, path: str, lineno: int | None, warn: bool = False) ->
     if not _TARGET.match(left):
         raise SiteError(f"check '{text}': '{left}' is not a table or table.column name", path, lineno)
     base = dict(text=text, warn=warn, path=path, line=lineno)
+    history = _history_check(left, right, base)
+    if history is not None:
+        return history
     compare = _COMPARE.match(right)
     if compare and compare.group(1) == "row_count":
         return Check(target=left, column=None, kind="row_count", op=compare.group(2),
@@ -102,6 +114,23 @@ def parse_check(line: str, path: str, lineno: int | None, warn: bool = False) ->
         return Check(target=target, column=column, kind="freshness", op=fresh.group(1),
                      seconds=float(fresh.group(2)) * _UNITS[fresh.group(3)], **base)
     raise SiteError(f"check '{text}': {GRAMMAR_HELP}", path, lineno)
+
+
+def _history_check(left: str, right: str, base: dict) -> Check | None:
+    """`q.col: change < 20%`, `q: row_count change < 10%`, `q.col: anomaly`, `q: row_count anomaly`."""
+    change, anomaly = _CHANGE.match(right), _ANOMALY.match(right)
+    if not change and not anomaly:
+        return None
+    on_rows = bool((change or anomaly).group(1))
+    if not on_rows and "." not in left:
+        kind = "change" if change else "anomaly"
+        raise SiteError(f"check '{base['text']}': name a column as {left}.COLUMN for '{kind}', or write "
+                        f"`{left}: row_count {right}`", base["path"], base["line"])
+    target, column = (left, None) if on_rows else left.rsplit(".", 1)
+    if change:
+        return Check(target=target, column=column, kind="change", op=change.group(2),
+                     threshold=float(change.group(3)) / 100, **base)
+    return Check(target=target, column=column, kind="anomaly", **base)
 
 
 def _number(text: str, check: str, path: str, line: int | None) -> float:

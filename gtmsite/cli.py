@@ -199,6 +199,7 @@ def versions_diff(a: str = typer.Argument(..., help="The older version id."),
                   project: Path = ProjectOption, output: Path | None = OutputOption,
                   debug: bool = DebugOption) -> None:
     """What changed between two versions: pages, query results, rows and KPIs."""
+    from .history import calibration_lines, forecast_vs_actual, load_history
     from .publish import read_versions
     from .versions import compare, comparison_text, csv_rows, read_manifest
 
@@ -215,9 +216,13 @@ def versions_diff(a: str = typer.Argument(..., help="The older version id."),
         def rows(vid: str, url: str, query: str) -> list:
             return csv_rows(root / "v" / vid / "_data" / (url.strip("/") or "index") / f"{query}.csv")
 
-        comparison = compare(read_manifest(root / "v" / resolved[0]), read_manifest(root / "v" / resolved[1]),
-                             resolved[0], resolved[1], rows)
+        after = read_manifest(root / "v" / resolved[1])
+        comparison = compare(read_manifest(root / "v" / resolved[0]), after, resolved[0], resolved[1], rows)
         typer.echo(comparison_text(comparison))
+        versions = read_versions(root)
+        earlier = versions[[v["id"] for v in versions].index(resolved[0]):]
+        for line in calibration_lines(forecast_vs_actual(after, load_history(root, earlier))):
+            typer.echo(line)
     _run(action, debug, builds=False)
 
 

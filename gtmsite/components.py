@@ -12,6 +12,7 @@ import decimal
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -54,6 +55,8 @@ class RenderState:
     used_queries: set[str] = field(default_factory=set)
     charts: dict[str, dict] = field(default_factory=dict)  # static spec by content hash, rendered to SVG later
     inputs: dict[str, str] = field(default_factory=dict)  # dropdown name -> the column it filters on
+    forecasts: list[Any] = field(default_factory=list)  # ForecastRecords of the page's charts
+    forecast_cache: Path | None = None  # where fitted forecasts are kept, by the series' content
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,15 @@ import json
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .build import Builder, BuildResult, Log, _quiet
+from .checks import parse_check
 from .config import Config, load_config
 from .digest import CHECKS_FILE, checks_json
-from .errors import BuildFailed, ConfigError
+from .errors import BuildFailed, ConfigError, SiteError
+from .history import PastVersion, column_totals, forecast_vs_actual, load_history, run_history_checks, tables_json
 from .output import Writer
 from .pdf import PDF_FILE, VersionInfo, make_pdf
 from .publish import LOCK_FILE, VERSIONS_FILE, publish_lock, publish_version, read_versions, staging_folder, tidy
@@ -53,7 +55,9 @@ def check_site(project: Path | str, log: Log = _quiet, use_cache: bool = True) -
     config = load_config(project)
     builder = Builder(config, Writer(None), log, use_cache)
     try:
-        return _successful(builder.run())
+        versions = read_versions(config.output_dir) if config.output_dir.is_dir() else []
+        result, _ = with_history_checks(builder, builder.run(), load_history(config.output_dir, versions))
+        return _successful(result)
     finally:
         builder.db.close()
 
@@ -91,6 +95,22 @@ def check_output_folder(target: Path, option: str) -> None:
                           "site.toml" if option.startswith("[") else "")
 
 
+def with_history_checks(builder: Builder, result: BuildResult, history: list[PastVersion]
+                        ) -> tuple[BuildResult, dict]:
+    """The build's result with its history checks (`change < 20%`, `anomaly`) judged against earlier
+    versions, and the source tables' measures for this version's manifest."""
+    site_checks = []
+    for item in builder.config.checks:
+        try:
+            site_checks.append(parse_check(f"{item.table}: {item.check}", "site.toml", item.line, item.warn))
+        except SiteError:
+            continue  # reported by the build already
+    outcome = run_history_checks(result, site_checks, set(builder.sources.tables), builder.cursor(), history)
+    if outcome.problems:
+        raise BuildFailed(result.problems + outcome.problems, warnings=result.warnings)
+    return replace(result, checks=result.checks + outcome.results), tables_json(outcome.tables)
+
+
 def _successful(result: BuildResult) -> BuildResult:
     if result.problems:
         raise BuildFailed(result.problems, warnings=result.warnings)
@@ -111,7 +131,9 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
                           previous=(target / "v" / previous, before) if previous and use_cache else None)
         index = None
         try:
-            result = _successful(builder.run())
+            history = load_history(target, versions)
+            result, tables = with_history_checks(builder, builder.run(), history)
+            result = _successful(result)
             if config.search:
                 index = start_index(staging, target / "v" / previous if previous else None)
             existing = {v["id"] for v in versions} | {p.name for p in (target / "v").glob("*")}
@@ -125,9 +147,11 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
                 created=builder.now.isoformat(timespec="seconds"), git_commit=git_commit(config.project),
                 data_fingerprint=result.fingerprint, pages=len(result.pages), checks=counts, previous=previous,
                 pdf=PDF_FILE if config.pdf else None)
-            builder.render_extra("/_changes/", "What changed", "changes.html", comparison=comparison, record=record)
+            calibration = forecast_vs_actual({s.url: s for s in summaries}, history)
+            builder.render_extra("/_changes/", "What changed", "changes.html", comparison=comparison, record=record,
+                                 calibration=calibration)
             builder.render_extra("/_checks/", "Data checks", "checks.html", checks=result.checks, record=record)
-            builder.writer.write("_version.json", manifest_json(summaries, record))
+            builder.writer.write("_version.json", manifest_json(summaries, record, tables))
             builder.writer.write("_pages.json", json.dumps(sorted(p.url for p in result.pages)))
             builder.writer.write(CHECKS_FILE, checks_json(result.checks, result.pages))
             deliver(config, staging, index, record, log)
@@ -155,6 +179,9 @@ def deliver(config: Config, staging: Path, index: IndexJob | None, record: Versi
     if index is None:
         return
     done = index.finish()
+    if not done.pages:
+        log("search index: no page has any text yet; no index")
+        return
     log(f"search index: {done.pages} pages, " + ("unchanged, linked from the previous version" if done.reused
                                                 else f"{done.seconds:.2f} s (alongside the rest of the build)"))
 
@@ -165,7 +192,8 @@ def page_summaries(result: BuildResult) -> list[PageSummary]:
         if outcome.reused is not None:
             summaries.append(outcome.reused)
             continue
-        queries = {name: QuerySummary(len(r.rows), list(r.columns), result_digest(r.columns, r.types, r.rows))
+        queries = {name: QuerySummary(len(r.rows), list(r.columns), result_digest(r.columns, r.types, r.rows),
+                                      column_totals(r))
                    for name, r in outcome.results.items() if not r.failed}
         kpis, seen = [], {}
         for kpi in outcome.kpis:
@@ -174,7 +202,8 @@ def page_summaries(result: BuildResult) -> list[PageSummary]:
             if seen[label] > 1:
                 label = f"{label} #{seen[label]}"
             kpis.append(KpiValue(label, json_safe(kpi.value), kpi.fmt, kpi.component, kpi.down_is_good))
-        summaries.append(PageSummary(outcome.page.url, outcome.page.title, queries, kpis, outcome.key))
+        forecasts = [json.loads(json.dumps(asdict(f), default=str)) for f in outcome.forecasts]
+        summaries.append(PageSummary(outcome.page.url, outcome.page.title, queries, kpis, outcome.key, forecasts))
     return summaries
 
 

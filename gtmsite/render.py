@@ -118,15 +118,16 @@ class BodyOutput:
     notes: list[str] = field(default_factory=list)
     used_queries: set[str] = field(default_factory=set)
     charts: dict[str, dict] = field(default_factory=dict)
+    forecasts: list[Any] = field(default_factory=list)
 
 
 def render_body(compiled: CompiledReport, rel: str, results: dict[str, QueryResult], params: dict[str, Any],
                 page_vars: dict[str, Any], show_sql: bool, url: Callable[[str], str],
-                data_url: Callable[[str], str]) -> BodyOutput:
+                data_url: Callable[[str], str], forecast_cache: Path | None = None) -> BodyOutput:
     """Jinja, then Markdown, then the components' HTML put in place of their placeholders."""
     if compiled.template is None:
         return BodyOutput("", [], [compiled.problem] if compiled.problem else [])
-    state = RenderState()
+    state = RenderState(forecast_cache=forecast_cache)
     ctx = ComponentContext(results, show_sql, url, data_url, state)
     problems: list[Problem] = []
     fragments: list[str] = []
@@ -145,7 +146,7 @@ def render_body(compiled: CompiledReport, rel: str, results: dict[str, QueryResu
     html = md.convert(text)
     toc = _plain_toc(getattr(md, "toc_tokens", []))
     html = put_components(html, nonce, fragments)
-    return BodyOutput(html, toc, problems, state.kpis, state.notes, state.used_queries, state.charts)
+    return BodyOutput(html, toc, problems, state.kpis, state.notes, state.used_queries, state.charts, state.forecasts)
 
 
 def _plain_toc(tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -32,6 +32,8 @@ GLOB = "{index.html,[!_]*/**/*.html,_metrics/**/*.html}"
 # The chrome around a page's text; the text, titles and tables are what is searched.
 EXCLUDE_SELECTORS = (".breadcrumbs", ".page-footer", ".gtm-chart-view", ".gtm-sql", ".gtm-table-tools", ".gtm-pager",
                      ".gtm-download", "script", "style")
+# What Pagefind says when no page has any text to index (a site of bare queries and checks).
+_NO_TEXT = "not able to build an index"
 # Pagefind's own ready-made interfaces: the theme has its own search box, so they are not published.
 _UNUSED = ("pagefind-ui", "pagefind-modular-ui", "pagefind-component-ui", "pagefind-highlight")
 
@@ -102,6 +104,10 @@ class IndexJob:
     def finish(self) -> SearchIndex:
         if self.process is not None:
             output, _ = self.process.communicate()
+            if self.process.returncode != 0 and _NO_TEXT in output:
+                self.process = None  # no page has any text yet: no index; the search box says so when used
+                shutil.rmtree(self.target, ignore_errors=True)
+                return SearchIndex(0, False, time.perf_counter() - self.started)
             if self.process.returncode != 0:
                 detail = " / ".join(output.strip().splitlines()[-3:]) or f"exit {self.process.returncode}"
                 raise SiteError(f"search index: Pagefind failed: {detail}", str(self.target))

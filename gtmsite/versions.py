@@ -25,6 +25,7 @@ class QuerySummary:
     rows: int
     columns: list[str]
     digest: str
+    totals: dict[str, float | None] = field(default_factory=dict)  # numeric columns' sums (history checks)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class PageSummary:
     queries: dict[str, QuerySummary] = field(default_factory=dict)
     kpis: list[KpiValue] = field(default_factory=list)
     key: str = ""  # the page's inputs: an equal key in the next build means the same page
+    forecasts: list[dict] = field(default_factory=list)  # the charts' forecasts (forecast_charts.ForecastRecord)
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,12 @@ def next_version_id(existing: set[str], when: dt.datetime, label: str = "") -> s
     return f"{base}.{n}"
 
 
-def manifest_json(pages: list[PageSummary], record: VersionRecord) -> str:
-    return json.dumps({"version": asdict(record), "pages": [asdict(p) for p in pages]}, indent=1, default=str)
+def manifest_json(pages: list[PageSummary], record: VersionRecord, tables: dict | None = None) -> str:
+    """The version's manifest; `tables` holds the measures of source tables named by history checks."""
+    data = {"version": asdict(record), "pages": [asdict(p) for p in pages]}
+    if tables:
+        data["tables"] = tables
+    return json.dumps(data, indent=1, default=str)
 
 
 def read_manifest(version_dir: Path) -> dict[str, PageSummary]:
@@ -108,7 +114,9 @@ def read_manifest(version_dir: Path) -> dict[str, PageSummary]:
     for page in data.get("pages", []):
         queries = {name: QuerySummary(**q) for name, q in page.get("queries", {}).items()}
         kpis = [KpiValue(**k) for k in page.get("kpis", [])]
-        pages[page["url"]] = PageSummary(page["url"], page.get("title", ""), queries, kpis, page.get("key", ""))
+        forecasts = [f for f in page.get("forecasts", []) if isinstance(f, dict)]
+        pages[page["url"]] = PageSummary(page["url"], page.get("title", ""), queries, kpis, page.get("key", ""),
+                                         forecasts)
     return pages
 
 

@@ -188,8 +188,9 @@ def test_site_check_grammar_is_a_configuration_error(tmp_path):
         check = "looks fine"
     """)
     assert errors == [
-        "site.toml:5: check 'deals: looks fine': expected `TABLE: row_count > N` or `TABLE.COLUMN: CHECK` where "
-        "CHECK is not_null, unique, min >= N, max <= N, accepted_values [a, b] or freshness < N days"]
+        "site.toml:5: check 'deals: looks fine': expected `TABLE: row_count > N`, `TABLE: row_count change < N%` or "
+        "`TABLE.COLUMN: CHECK` where CHECK is not_null, unique, min >= N, max <= N, accepted_values [a, b], "
+        "freshness < N days, change < N% or anomaly"]
 
 
 def test_external_source_errors(tmp_path):

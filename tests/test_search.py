@@ -178,3 +178,9 @@ def test_search_can_be_turned_off(site) -> None:
     build_ok(project)
     assert not (project / "build" / "latest" / INDEX_DIR).exists()
     assert 'type="search"' not in page(project, "/")
+
+
+def test_a_site_without_any_text_builds_without_an_index(site) -> None:
+    project = site({"reports/index.md": "```sql n\nselect count(*) as n from deals\n```\n"})
+    build_ok(project)
+    assert not (project / "build" / "latest" / INDEX_DIR).exists()
