@@ -99,11 +99,13 @@ def build(project: Path = ProjectOption,
           git_branch: str | None = typer.Option(None, "--git-branch",
                                                    help="Publish the version as one commit on this git branch."),
           no_cache: bool = typer.Option(False, "--no-cache", help="Run every query again, ignoring cached results."),
-          strict: bool = StrictOption, quiet: bool = QuietOption, debug: bool = DebugOption) -> None:
+          strict: bool = StrictOption,
+          pdf: bool = typer.Option(False, "--pdf", help="Also print the whole version to site.pdf (needs Chromium)."),
+          quiet: bool = QuietOption, debug: bool = DebugOption) -> None:
     """Run every query and check, render the site and publish it as a new version."""
     def action() -> None:
         release = build_site(project, output, log=_logger(quiet), use_cache=not no_cache, label=label,
-                             git_branch=git_branch, strict=strict)
+                             git_branch=git_branch, strict=strict, pdf=pdf)
         result = release.result
         _report_result(result, quiet)
         where = f"branch {git_branch}" if git_branch else str(release.output / "v" / release.record.id)
@@ -245,6 +247,78 @@ def versions_prune(keep: int = typer.Option(..., "--keep", min=1, help="How many
         dropped = prune(_output_dir(project, output), keep)
         typer.echo(f"removed {len(dropped)} version(s){': ' + ', '.join(v['id'] for v in dropped) if dropped else ''}")
     _run(action, debug, builds=False)
+
+
+SiteOption = typer.Option(None, "--site", help="The published site (default: [build] output).")
+
+
+@app.command("pdf")
+def pdf_command(pages: list[str] = typer.Argument(None, help="Pages to print, by URL (pipeline, /channels/organic/); "
+                                                               "default: all."),
+                version: str = typer.Option("latest", "--version", help="The published version to print."),
+                output: Path | None = typer.Option(None, "--output", "-o",
+                                                   help="The PDF file to write (default: <version>.pdf here)."),
+                project: Path = ProjectOption, site: Path | None = SiteOption, debug: bool = DebugOption) -> None:
+    """Print a published version (or some of its pages) as one PDF."""
+    from .config import load_config
+    from .pdf import make_pdf
+    from .publish import read_versions
+
+    def action() -> None:
+        config = load_config(project)
+        root = site.resolve() if site else config.output_dir
+        vid = _resolve_version(read_versions(root), version)
+        result = make_pdf(root / "v" / vid, config, (output or Path(f"{vid}.pdf")).resolve(), pages or ())
+        typer.echo(f"wrote {result.path} ({result.pages} pages of version {vid}, {result.sheets} PDF pages)")
+    _run(action, debug, builds=False)
+
+
+@app.command()
+def digest(a: str | None = typer.Argument(None, help="The older version (default: the one before the newest)."),
+           b: str | None = typer.Argument(None, help="The newer version (default: the newest)."),
+           form: str = typer.Option("markdown", "--format", help="markdown (for an issue), html (mail-safe) or text."),
+           output: Path | None = typer.Option(None, "--output", "-o", help="Write the digest to this file."),
+           email: str | None = typer.Option(None, "--email", help="Send it to these addresses (comma-separated)."),
+           smtp: str | None = typer.Option(None, "--smtp", help="smtp://user:password@host:port, or env:VARIABLE."),
+           sender: str | None = typer.Option(None, "--from", help="The sender address (default: the SMTP user)."),
+           project: Path = ProjectOption, site: Path | None = SiteOption, debug: bool = DebugOption) -> None:
+    """What changed between two versions: headline KPIs, checks, sources and pages, to paste or to mail."""
+    from .config import load_config
+    from .digest import make_digest, pick_versions, render_digest
+    from .publish import read_versions
+
+    def action() -> None:
+        if email and not smtp:
+            raise ConfigError("--email needs --smtp (smtp://user:password@host:port or env:VARIABLE)")
+        config = load_config(project)
+        root = site.resolve() if site else config.output_dir
+        versions = read_versions(root)
+        older, newer = pick_versions(versions, a, b)
+        made = make_digest(config, root, versions, older, newer)
+        text = render_digest(config, made, form)
+        if email:
+            from .mail import build_message, default_sender, parse_recipients, parse_smtp_url, send
+
+            server = parse_smtp_url(smtp)
+            recipients = parse_recipients(email)
+            message = build_message(sender or default_sender(server), recipients, made.title,
+                                    render_digest(config, made, "text"), render_digest(config, made, "html"))
+            send(server, message)
+            typer.echo(f"sent the digest of {newer} to {', '.join(recipients)} via {server.shown}", err=True)
+        if output:
+            output.write_text(text, encoding="utf-8")
+            typer.echo(f"wrote {output}", err=True)
+        elif not email:
+            typer.echo(text, nl=False)
+    _run(action, debug, builds=False)
+
+
+def _resolve_version(versions: list[dict], name: str) -> str:
+    ids = [v["id"] for v in versions]
+    vid = ids[0] if name == "latest" and ids else name
+    if vid not in ids:
+        raise ConfigError(f"no version '{name}' (versions: {', '.join(ids) or 'none: run gtmsite build'})")
+    return vid
 
 
 def _version_callback(value: bool) -> None:

@@ -43,6 +43,7 @@ class Kpi:
     value: Any
     fmt: str | None
     label: str = ""
+    down_is_good: bool | None = None  # a fall is good news (CAC, churn); None: the component does not say
 
 
 @dataclass
@@ -202,7 +203,7 @@ def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None,
                                   "first, last), or make the query return one row")
     raw = _AGGREGATES[agg or "first"](values)
     fmt = column_format(value, fmt)
-    ctx.state.kpis.append(Kpi("big_value", result.name, value, raw, fmt, title or column_label(value)))
+    ctx.state.kpis.append(Kpi("big_value", result.name, value, raw, fmt, title or column_label(value), down_is_good))
     parts = [f'<div class="gtm-big-value"><div class="gtm-bv-title">{escape(title or column_label(value))}</div>',
              f'<div class="gtm-bv-number">{cell(raw, fmt)}</div>']
     if comparison:

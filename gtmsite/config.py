@@ -39,6 +39,8 @@ class Config:
     project: Path
     title: str = "GTM Analytics"
     description: str = ""
+    search: bool = True  # a search index per version, and the search box
+    url: str = ""  # the public address ("https://acme.gitlab.io/gtm/"), for absolute links in the digest and PDF
     base_url: str = "/"
     theme: str = "default"
     show_sql: bool = False
@@ -49,6 +51,7 @@ class Config:
     checks: tuple[SiteCheck, ...] = ()
     external_sources: tuple[ExternalSource, ...] = ()
     cache_dir: str = ".gtmsite-cache"
+    pdf: bool = False  # set by `gtmsite build --pdf`: the version includes site.pdf, linked from every page
 
     @property
     def reports_dir(self) -> Path:
@@ -79,6 +82,8 @@ _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
         "base_url": (str, "a string such as \"/\" or \"/analytics/\""),
         "theme": (str, "a string (\"default\" or a folder under themes/)"),
         "show_sql": (bool, "true or false"),
+        "url": (str, "the site's public address, such as \"https://acme.gitlab.io/gtm/\""),
+        "search": (bool, "true or false"),
     },
     "build": {
         "output": (str, "a folder path"),
@@ -217,6 +222,12 @@ def load_config(project: Path | str) -> Config:
         problems.append(Problem(CONFIG_FILE, _key_line(text, "site", "base_url"),
                                 f"[site] base_url: expected a path starting with \"/\", got \"{base_url}\""))
     base_url = base_url.rstrip("/") + "/"
+    site_url = values.get("site.url", "")
+    if site_url and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", site_url):
+        problems.append(Problem(CONFIG_FILE, _key_line(text, "site", "url"),
+                                f"[site] url: expected an address such as \"https://acme.gitlab.io/gtm/\", "
+                                f"got \"{site_url}\""))
+    site_url = site_url.rstrip("/") + "/" if site_url else ""
     for key in ("build.workers", "versions.keep"):
         if values.get(key, 0) < 0:
             section, name = key.split(".")
@@ -249,6 +260,8 @@ def load_config(project: Path | str) -> Config:
         project=project,
         title=values.get("site.title", "GTM Analytics"),
         description=values.get("site.description", ""),
+        url=site_url,
+        search=values.get("site.search", True),
         base_url=base_url,
         theme=theme,
         show_sql=values.get("site.show_sql", False),

@@ -87,7 +87,10 @@ def io_error(exc: OSError, doing: str = "", path: object = None) -> SiteError:
     the path, the cause and what to do ("no space left on device while writing build/x: ..."). Never
     "internal error": these are faults of the environment, not bugs."""
     name = errno.errorcode.get(exc.errno or 0, "")
-    cause = (exc.strerror or os.strerror(exc.errno or 0) or type(exc).__name__).lower()
+    if exc.errno is None and isinstance(exc.args[0] if exc.args else None, list) and exc.args[0]:
+        first = exc.args[0][0]  # shutil.Error: a list of (source, destination, reason)
+        return SiteError(f"{first[-1]} (copying {first[0]})" if isinstance(first, tuple) else str(first))
+    cause = (exc.strerror or (os.strerror(exc.errno) if exc.errno else str(exc)) or type(exc).__name__).lower()
     where = path if path is not None else exc.filename
     if doing:
         shown = f" while {doing}" + (f" {where}" if where else "")

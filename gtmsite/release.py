@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -18,10 +19,12 @@ from pathlib import Path
 from .build import Builder, BuildResult, Log, _quiet
 from .checks import parse_check
 from .config import MAX_LABEL, Config, input_holding, load_config
+from .digest import CHECKS_FILE, checks_json
 from .errors import BuildFailed, ConfigError, Problem, SiteError, io_error
 from .files import cache_read_only, ensure_cache_folder, links_leaving, scratch_folder
 from .history import PastVersion, column_totals, forecast_vs_actual, load_history, run_history_checks, tables_json
 from .output import Writer
+from .pdf import PDF_FILE, VersionInfo, make_pdf
 from .publish import (
     LOCK_FILE,
     VERSIONS_FILE,
@@ -32,6 +35,7 @@ from .publish import (
     tidy,
     used_ids,
 )
+from .search import IndexJob, start_index
 from .versions import (
     Comparison,
     KpiValue,
@@ -86,11 +90,14 @@ def environment_faults() -> Iterator[None]:
 
 
 def build_site(project: Path | str, output: Path | str | None = None, log: Log = _quiet, use_cache: bool = True,
-               label: str = "", git_branch: str | None = None, strict: bool = False) -> Release:
+               label: str = "", git_branch: str | None = None, strict: bool = False, pdf: bool = False) -> Release:
     """Build a new version and publish it into the output folder (or as a commit on a git branch).
-    `strict`: a warning fails the build too, and nothing is published."""
+    `strict`: a warning fails the build too, and nothing is published; `pdf` also prints the whole version
+    to `site.pdf` in it."""
     config = load_config(project)
     check_label(label, "--label")
+    if pdf:
+        config = replace(config, pdf=True)
     if git_branch:
         from .gitbranch import publish_to_branch
 
@@ -212,10 +219,13 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
         except BaseException:  # e.g. a cycle of models: no empty staging folder stays behind
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        index = None
         try:
             history = load_history(target, versions)
             result, tables = with_history_checks(builder, builder.run(), history)
             result = _successful(result, strict)
+            if config.search:
+                index = start_index(staging, target / "v" / previous if previous else None)
             version_id = next_version_id(used_ids(target, versions), builder.now, label or config.label)
             summaries = page_summaries(result)
             comparison = compare(before, {s.url: s for s in summaries}, previous, version_id,
@@ -224,13 +234,16 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             record = VersionRecord(
                 id=version_id, label=label or config.label or builder.now.strftime("%Y-%m-%d %H:%M UTC"),
                 created=builder.now.isoformat(timespec="seconds"), git_commit=git_commit(config.project),
-                data_fingerprint=result.fingerprint, pages=len(result.pages), checks=counts, previous=previous)
+                data_fingerprint=result.fingerprint, pages=len(result.pages), checks=counts, previous=previous,
+                pdf=PDF_FILE if config.pdf else None)
             calibration = forecast_vs_actual({s.url: s for s in summaries}, history)
             builder.render_extra("/_changes/", "What changed", "changes.html", comparison=comparison, record=record,
                                  calibration=calibration)
             builder.render_extra("/_checks/", "Data checks", "checks.html", checks=result.checks, record=record)
             builder.writer.write("_version.json", manifest_json(summaries, record, tables))
             builder.writer.write("_pages.json", json.dumps(sorted(p.url for p in result.pages)))
+            builder.writer.write(CHECKS_FILE, checks_json(result.checks, result.pages))
+            deliver(config, staging, index, record, log)
             redirect = builder.theme_env.get_template("redirect.html").render(target="latest/")
             publish_version(staging, target, record, config.keep, redirect)
             staging = None
@@ -239,8 +252,28 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             return Release(result, record, comparison, target)
         finally:
             builder.db.close()
+            if index is not None:
+                index.cancel()
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
+
+
+def deliver(config: Config, staging: Path, index: IndexJob | None, record: VersionRecord, log: Log) -> None:
+    """What the version carries for its readers: with --pdf the whole site as a PDF (printed while the search
+    index, started when the pages were written, is made), and the search index."""
+    if config.pdf:
+        started = time.perf_counter()
+        made = make_pdf(staging, config, staging / PDF_FILE, version=VersionInfo(record.id, record.label,
+                                                                                  record.created))
+        log(f"PDF: {made.pages} pages on {made.sheets} PDF pages, {time.perf_counter() - started:.2f} s")
+    if index is None:
+        return
+    done = index.finish()
+    if not done.pages:
+        log("search index: no page has any text yet; no index")
+        return
+    log(f"search index: {done.pages} pages, " + ("unchanged, linked from the previous version" if done.reused
+                                                else f"{done.seconds:.2f} s (alongside the rest of the build)"))
 
 
 def page_summaries(result: BuildResult) -> list[PageSummary]:
@@ -258,7 +291,7 @@ def page_summaries(result: BuildResult) -> list[PageSummary]:
             seen[label] = seen.get(label, 0) + 1
             if seen[label] > 1:
                 label = f"{label} #{seen[label]}"
-            kpis.append(KpiValue(label, json_safe(kpi.value), kpi.fmt))
+            kpis.append(KpiValue(label, json_safe(kpi.value), kpi.fmt, kpi.component, kpi.down_is_good))
         forecasts = [json.loads(json.dumps(asdict(f), default=str)) for f in outcome.forecasts]
         key = "" if outcome.warnings else outcome.key  # rendered again next time, so its warnings are said again
         summaries.append(PageSummary(outcome.page.url, outcome.page.title, queries, kpis, key, forecasts))

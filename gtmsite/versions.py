@@ -33,6 +33,8 @@ class KpiValue:
     label: str  # "big_value pipeline.amount"
     value: Any
     fmt: str | None
+    component: str = ""  # "big_value" or "value"
+    down_is_good: bool | None = None  # None: unknown (the move is then neither good nor bad)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class VersionRecord:
     checks: dict[str, int]
     aliases: list[str] = field(default_factory=list)
     previous: str | None = None
+    pdf: str | None = None  # "site.pdf" when the version was built with --pdf
 
 
 def result_digest(columns: tuple, types: tuple, rows: tuple) -> str:

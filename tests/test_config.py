@@ -104,7 +104,8 @@ def test_every_error_is_collected(tmp_path):
     assert errors == [
         "site.toml:2: [site] title: expected a string, got 3",
         'site.toml:3: [site] show_sql: expected true or false, got "yes"',
-        "site.toml:4: [site] colour: unknown key (known keys: title, description, base_url, theme, show_sql)",
+        "site.toml:4: [site] colour: unknown key (known keys: title, description, base_url, theme, show_sql, url, "
+        "search)",
         'site.toml:7: [build] workers: expected an integer, got "many"',
         "site.toml:11: [versions] label: expected a string, got true",
         "site.toml:10: [versions] keep: expected a number >= 0, got -1",
@@ -280,3 +281,13 @@ def test_a_label_too_long_for_a_folder_name_is_a_usage_error(tmp_path):
     assert result.exit_code == 2, result.output
     assert "--label: the label is 300 characters long; at most 100" in result.stderr
     assert not (tmp_path / "build").exists()
+
+
+def test_site_url_gets_one_trailing_slash(tmp_path):
+    make_site(tmp_path, {"site.toml": '[site]\nurl = "https://acme.gitlab.io/gtm"\n'})
+    assert load_config(tmp_path).url == "https://acme.gitlab.io/gtm/"
+
+
+def test_site_url_must_be_an_http_address(tmp_path):
+    assert config_errors(tmp_path, '[site]\ntitle = "x"\nurl = "acme.gitlab.io/gtm"\n') == [
+        'site.toml:3: [site] url: expected an address such as "https://acme.gitlab.io/gtm/", got "acme.gitlab.io/gtm"']

@@ -422,7 +422,7 @@ BIG_PAGE = {"sources/big.csv": "id,text\n1," + "z" * 1_500_000 + "\n",
             "reports/big.md": "```sql big\nselect * from big\n```\n\n{{ table(big) }}\n"}
 
 
-@pytest.mark.parametrize("limit", ["size=400k", "nr_inodes=70"], ids=["disk full", "inodes exhausted"])
+@pytest.mark.parametrize("limit", ["size=1m", "nr_inodes=150"], ids=["disk full", "inodes exhausted"])
 def test_a_full_disk_is_a_clear_error_and_the_site_is_untouched(tmp_path, mount, limit):
     project = versioned_site(tmp_path / "site")
     output = mount(tmp_path / "out", "-t", "tmpfs", "-o", limit, "tmpfs")
