@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .build import Builder, BuildResult, Log, _quiet
@@ -25,6 +25,7 @@ from .versions import (
     QuerySummary,
     VersionRecord,
     compare,
+    compare_sources,
     csv_rows,
     json_safe,
     manifest_json,
@@ -110,10 +111,15 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             comparison = compare(before, {s.url: s for s in summaries}, previous, version_id,
                                  lambda vid, url, query: _rows(target, staging, version_id, vid, url, query))
             counts = result.check_counts()
+            used = {t.table: {"fetched_at": t.fetched_at, "rows": t.rows, "hash": t.digest[:16]}
+                    for t in builder.sources.remote}
+            comparison = replace(comparison, sources=compare_sources(versions[0].get("sources") or {}, used)
+                                 if versions else [])
             record = VersionRecord(
                 id=version_id, label=label or config.label or builder.now.strftime("%Y-%m-%d %H:%M UTC"),
                 created=builder.now.isoformat(timespec="seconds"), git_commit=git_commit(config.project),
-                data_fingerprint=result.fingerprint, pages=len(result.pages), checks=counts, previous=previous)
+                data_fingerprint=result.fingerprint, pages=len(result.pages), checks=counts, previous=previous,
+                sources=used)
             builder.render_extra("/_changes/", "What changed", "changes.html", comparison=comparison, record=record)
             builder.render_extra("/_checks/", "Data checks", "checks.html", checks=result.checks, record=record)
             builder.writer.write("_version.json", manifest_json(summaries, record))

@@ -178,8 +178,10 @@ class DuckdbConnector:
         import duckdb
 
         try:
-            result = self.connection.execute(sql)
-            to_arrow = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table  # DuckDB 2 / 1
+            relation = self.connection.sql(sql)
+            if relation is None:
+                raise QueryFailed("the query returns no rows: a source query is a SELECT")
+            to_arrow = getattr(relation, "to_arrow_table", None) or relation.arrow  # DuckDB 2 / 1
             return to_arrow()
         except duckdb.Error as exc:
             text = str(exc)
