@@ -205,3 +205,266 @@ def build_ok_env(project: Path, env: dict[str, str]) -> str:
     result = run_cli("build", "--project", project, env=env)
     assert result.exit_code == 0, result.output
     return result.stdout or "ok"
+
+
+def test_unchanged_source_result_rerenders_no_page_and_changes_are_listed(tmp_path, postgres):
+    deals = table_name()
+    postgres.execute(f"create table {deals} (id int)", f"insert into {deals} values (1)")
+    project = pg_site(tmp_path / "site", {
+        "sources/crm/deals.sql": f"select count(*) as n from {deals}",
+        "reports/index.md": "```sql d\nselect n from crm.deals\n```\n\nDeals: {{ d.first.n }}.\n",
+        "reports/other.md": "# Other\n\n```sql o\nselect 1 as one\n```\n"})
+    env = {ENV: postgres.url}
+    build_ok_env(project, env)
+    second = build_ok_env(project, env)
+    assert "queries: 0 run" in second
+    v1, v2 = (v["id"] for v in reversed(json.loads((project / "build/versions.json").read_text())))
+    for url in ("index.html", "other/index.html"):  # linked from the previous version, not rendered again
+        assert (project / "build/v" / v1 / url).stat().st_ino == (project / "build/v" / v2 / url).stat().st_ino
+    assert "Changed source results" not in (project / "build/v" / v2 / "_changes/index.html").read_text()
+    postgres.execute(f"insert into {deals} values (2)")
+    build_ok_env(project, env)
+    versions = json.loads((project / "build/versions.json").read_text())
+    assert versions[0]["sources"]["crm.deals"]["hash"] != versions[1]["sources"]["crm.deals"]["hash"]
+    changes = page(project, "/_changes/")
+    assert "Changed source results" in changes and "<code>crm.deals</code>: 1 → 1 rows" in changes
+    v3 = versions[0]["id"]
+    assert (project / "build/v" / v2 / "other/index.html").stat().st_ino == \
+        (project / "build/v" / v3 / "other/index.html").stat().st_ino  # the page that does not read it
+    diff = run_cli("versions", "diff", v2, v3, "--project", project)
+    assert "~ source result crm.deals: 1 -> 1 rows" in diff.stdout
+
+
+def test_gtmsite_sources_lists_results(tmp_path, postgres):
+    deals = table_name()
+    postgres.execute(f"create table {deals} (id int, name text)", f"insert into {deals} values (1, 'a'), (2, 'b')")
+    project = pg_site(tmp_path / "site", {"sources/crm/deals.sql": f"select * from {deals}",
+                                          "sources/crm/names.sql": f"select name from {deals}",
+                                          "reports/index.md": "# x\n"}, refresh="manual")
+    env = {ENV: postgres.url}
+    first = run_cli("sources", "--project", project, env=env)
+    assert first.exit_code == 0, first.output
+    lines = first.stdout.splitlines()
+    assert lines[0].split() == ["table", "rows", "columns", "time", "age", "changed", "refresh"]
+    assert lines[1].split()[:3] == ["crm.deals", "2", "2"] and lines[1].split()[-2:] == ["new", "manual"]
+    assert lines[2].split()[:3] == ["crm.names", "2", "1"]
+    kept = run_cli("sources", "crm", "--project", project, env=env)
+    assert [line.split()[-2:] for line in kept.stdout.splitlines()[1:]] == [["kept", "manual"]] * 2
+    again = run_cli("sources", "--refresh", "--project", project, env=env)
+    assert [line.split()[-2:] for line in again.stdout.splitlines()[1:]] == [["no", "manual"]] * 2
+    unknown = run_cli("sources", "nope", "--project", project, env=env)
+    assert unknown.exit_code == 2 and "no source 'nope' in site.toml (sources: crm)" in unknown.stderr
+
+
+def test_the_preview_keeps_results_until_the_query_changes(tmp_path, postgres, monkeypatch):
+    from gtmsite.preview import Preview
+
+    deals = table_name()
+    postgres.execute(f"create table {deals} (id int)", f"insert into {deals} values (1)")
+    project = pg_site(tmp_path / "site", {
+        "sources/crm/deals.sql": f"select count(*) as n from {deals}",
+        "reports/index.md": "```sql d\nselect n from crm.deals\n```\n\nDeals: {{ d.first.n }}.\n"})
+    monkeypatch.setenv(ENV, postgres.url)
+    site = tmp_path / "preview"
+    preview = Preview(project, site)
+    try:
+        assert preview.rebuild().ok
+        assert "Deals: 1." in (site / "index.html").read_text()
+        postgres.execute(f"insert into {deals} values (2)")
+        (project / "reports/index.md").write_text("```sql d\nselect n from crm.deals\n```\n\nNow: {{ d.first.n }}.\n")
+        assert preview.rebuild().ok
+        assert "Now: 1." in (site / "index.html").read_text()
+        (project / "sources/crm/deals.sql").write_text(f"select count(*) as n\nfrom {deals}")
+        assert preview.rebuild().ok
+        assert "Now: 2." in (site / "index.html").read_text()
+    finally:
+        preview.close()
+
+
+# -- the report database is locked down --------------------------------------------------------
+
+
+def test_a_report_reading_the_environment_fails_located_and_publishes_nothing(tmp_path, postgres):
+    deals = table_name()
+    postgres.execute(f"create table {deals} (id int)", f"insert into {deals} values (1)")
+    project = pg_site(tmp_path / "site", {
+        "sources/crm/deals.sql": f"select count(*) as n from {deals}",
+        "reports/index.md": """
+            # Leak
+
+            ```sql env
+            select content from read_text('/proc/self/environ')
+            ```
+
+            ```sql dbs
+            select getenv('CRM_DATABASE_URL') as url
+            ```
+
+            ```sql deals
+            select * from crm.deals
+            ```
+
+            {{ env.first.content }} {{ dbs.first.url }}
+            """})
+    result = run_cli("build", "--project", project, env={ENV: postgres.url})
+    assert result.exit_code == 1
+    lines = error_lines(result)
+    assert lines[0] == ("reports/index.md:4: query 'env': Permission Error: Cannot access file "
+                        "\"/proc/self/environ\" - file system operations are disabled by configuration")
+    assert lines[1].startswith("reports/index.md:8: query 'dbs': Catalog Error: Scalar Function with name getenv "
+                               "does not exist!")
+    assert not (project / "build" / "versions.json").exists()
+    assert postgres.password.encode() not in all_bytes_under(project) + result.output.encode()
+
+
+def test_settings_cannot_be_changed_back_and_nothing_is_downloaded(tmp_path):
+    project = make_site(tmp_path / "site", {"site.toml": '[sources.elt]\nurl = "elt.duckdb"\n',
+                                            "reports/index.md": "# x\n"})
+    with duckdb.connect(str(project / "elt.duckdb")) as con:
+        con.execute("create table accounts as select 1 as id")
+    for sql, message in [
+            ("set enable_external_access = true", "the configuration has been locked"),
+            ("install httpfs", "file system operations are disabled"),
+            ("select * from read_csv('https://example.com/x.csv')", "file system operations are disabled"),
+            ("select st_point(1, 2)", 'Scalar Function with name "st_point" is not in the catalog'),
+            ("attach 'other.duckdb' as other", "disabled")]:
+        result = run_cli("query", sql, "--project", project)
+        assert result.exit_code == 1 and message in result.stderr, (sql, result.output)
+    settings = run_cli("query", "select name, value from duckdb_settings() where name in "
+                       "('autoinstall_known_extensions', 'autoload_known_extensions', 'enable_external_access', "
+                       "'lock_configuration') order by name", "--project", project, "--csv")
+    assert settings.stdout.splitlines()[1:] == ["autoinstall_known_extensions,false", "autoload_known_extensions,false",
+                                                "enable_external_access,false", "lock_configuration,true"]
+    assert run_cli("query", "select count(*) from elt.accounts", "--project", project).exit_code == 0
+
+
+@pytest.mark.skipif(not shutil.which("unshare"), reason="needs unshare(1) for a network namespace")
+def test_a_build_with_external_sources_needs_no_network(tmp_path):
+    """In a network namespace with no interface up, a build with a DuckDB file and a SQLite source works."""
+    if subprocess.run(["unshare", "-rn", "true"], capture_output=True).returncode != 0:
+        pytest.skip("cannot create a network namespace here")
+    project = _file_sources_site(tmp_path / "site")
+    result = subprocess.run(["unshare", "-rn", sys.executable, "-m", "gtmsite", "build", "--project", str(project)],
+                            capture_output=True, text=True, env={**os.environ, "CI": "true"}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Accounts 2, users 2, tap 1." in page(project)
+
+
+# -- files: DuckDB and SQLite --------------------------------------------------------------------
+
+
+def _file_sources_site(root: Path) -> Path:
+    project = make_site(root, {
+        "site.toml": '[sources.elt]\nurl = "data/elt.duckdb"\n\n[sources.app]\nurl = "sqlite:///data/app.db"\n',
+        "sources/elt/big_accounts.sql": "select count(*) as n from accounts where amount > 1",
+        "sources/app/users.sql": "select id, name, score from users order by id",
+        "reports/index.md": """
+            ```sql a
+            select count(*) as n from elt.accounts
+            ```
+
+            ```sql u
+            select count(*) as n from app.users
+            ```
+
+            ```sql tap
+            select count(*) as n from elt.tap.commits
+            ```
+
+            Accounts {{ a.first.n }}, users {{ u.first.n }}, tap {{ tap.first.n }}.
+            """})
+    (project / "data").mkdir()
+    with duckdb.connect(str(project / "data/elt.duckdb")) as con:
+        con.execute("create table accounts as select * from (values (1, 0.5), (2, 3.0)) t(id, amount)")
+        con.execute("create schema tap; create table tap.commits as select 'abc' as sha")
+    with sqlite3.connect(project / "data/app.db") as con:
+        con.execute("create table users (id integer, name text, score real)")
+        con.executemany("insert into users values (?, ?, ?)", [(1, "Ada", 1.5), (2, "Bo", None)])
+    return project
+
+
+def test_a_duckdb_file_changed_between_builds_is_read_again(tmp_path):
+    project = _file_sources_site(tmp_path / "site")
+    project.joinpath("reports/big.md").write_text("```sql b\nselect n from elt.big_accounts\n```\n\n"
+                                                  "Big {{ b.first.n }}.\n")
+    build_ok(project)
+    assert "Accounts 2, users 2, tap 1." in page(project) and "Big 1." in page(project, "/big/")
+    unchanged = build_ok(project)
+    assert "queries: 0 run" in unchanged
+    with duckdb.connect(str(project / "data/elt.duckdb")) as con:
+        con.execute("insert into accounts values (3, 9.0)")
+    build_ok(project)
+    assert "Accounts 3, users 2, tap 1." in page(project) and "Big 2." in page(project, "/big/")
+
+
+def test_sqlite_source_queries(tmp_path):
+    project = _file_sources_site(tmp_path / "site")
+    project.joinpath("reports/users.md").write_text(
+        "```sql u\nselect name, score from app.users order by id\n```\n\n{{ table(u) }}\n"
+        "{% for r in u %}[{{ r.name }}={{ r.score }}]{% endfor %}\n")
+    build_ok(project)
+    assert "[Ada=1.5][Bo=–]" in page(project, "/users/")
+    with sqlite3.connect(project / "data/app.db") as con:
+        con.execute("insert into users values (3, 'Cy', 2.0)")
+    build_ok(project)
+    assert "[Ada=1.5][Bo=–][Cy=2.0]" in page(project, "/users/")
+
+
+def test_sqlalchemy_url(tmp_path):
+    pytest.importorskip("sqlalchemy")
+    project = make_site(tmp_path / "site", {
+        "site.toml": '[sources.legacy]\nurl = "env:LEGACY_URL"\n',
+        "sources/legacy/orders.sql": "select region, sum(total) as total\nfrom orders group by region order by region",
+        "reports/index.md": "```sql o\nselect * from legacy.orders\n```\n\n"
+                            "{% for r in o %}{{ r.region }}:{{ r.total }};{% endfor %}\n"})
+    with sqlite3.connect(tmp_path / "legacy.db") as con:
+        con.execute("create table orders (region text, total integer)")
+        con.executemany("insert into orders values (?, ?)", [("EU", 3), ("US", 4), ("EU", 5)])
+    result = run_cli("build", "--project", project, env={"LEGACY_URL": f"sqlite+pysqlite:///{tmp_path / 'legacy.db'}"})
+    assert result.exit_code == 0, result.output
+    assert "EU:8;US:4;" in page(project)
+    project.joinpath("sources/legacy/orders.sql").write_text("select region,\n  sum(totl) from orders group by 1")
+    failed = run_cli("build", "--project", project, env={"LEGACY_URL": f"sqlite+pysqlite:///{tmp_path / 'legacy.db'}"})
+    assert error_lines(failed) == ["sources/legacy/orders.sql:1: source query on SQLAlchemy [sources.legacy]: "
+                                   "no such column: totl"]
+
+
+def test_a_data_file_in_a_database_folder_is_an_error(tmp_path):
+    project = make_site(tmp_path / "site", {"site.toml": '[sources.crm]\nurl = "env:CRM_DATABASE_URL"\n',
+                                            "sources/crm/accounts.csv": "id\n1\n", "reports/index.md": "# x\n"})
+    result = run_cli("build", "--project", project, env={ENV: "postgresql://u@127.0.0.1:1/db"})
+    assert result.exit_code == 1
+    assert error_lines(result) == [
+        "sources/crm/accounts.csv: a data file in sources/crm/, the folder of the database [sources.crm] (it holds "
+        ".sql queries run on that database); move the file to another folder under sources/"]
+
+
+# -- Spark Connect -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_spark_source_aggregation(tmp_path, spark):
+    project = make_site(tmp_path / "site", {
+        "site.toml": '[sources.lake]\nurl = "env:LAKE_URL"\n',
+        "sources/lake/by_bucket.sql": """
+            select id % 3 as bucket, count(*) as n, sum(id) as total,
+                   cast(sum(id) / 100 as decimal(18,2)) as hundredths
+            from range(300000)
+            group by id % 3
+            order by bucket
+            """,
+        "sources/lake/broken.sql": "select 1 as one\nfrom no_such_table",
+        "reports/index.md": "```sql b\nselect bucket, n, total, hundredths, typeof(hundredths) as t\n"
+                            "from lake.by_bucket\n```\n\n"
+                            "{% for r in b %}[{{ r.bucket }} {{ r.n }} {{ r.total }} {{ r.hundredths }} {{ r.t }}]"
+                            "{% endfor %}\n"})
+    env = {"LAKE_URL": spark.url}
+    failed = run_cli("build", "--project", project, env=env)
+    assert failed.exit_code == 1
+    (line,) = error_lines(failed)
+    assert line.startswith("sources/lake/broken.sql:2: source query on Spark [sources.lake]: [TABLE_OR_VIEW_NOT_FOUND]")
+    project.joinpath("sources/lake/broken.sql").unlink()
+    result = run_cli("build", "--project", project, env=env)
+    assert result.exit_code == 0, result.output
+    assert "[0 100000 14999850000 149998500.00 DECIMAL(18,2)][1 100000 14999950000 149999500.00 DECIMAL(18,2)]" \
+           "[2 100000 15000050000 150000500.00 DECIMAL(18,2)]" in page(project)
