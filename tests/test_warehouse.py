@@ -461,8 +461,10 @@ def test_spark_source_aggregation(tmp_path, spark):
     env = {"LAKE_URL": spark.url}
     failed = run_cli("build", "--project", project, env=env)
     assert failed.exit_code == 1
-    (line,) = error_lines(failed)
-    assert line.startswith("sources/lake/broken.sql:2: source query on Spark [sources.lake]: [TABLE_OR_VIEW_NOT_FOUND]")
+    assert error_lines(failed) == [
+        "sources/lake/broken.sql:2: source query on Spark [sources.lake]: [TABLE_OR_VIEW_NOT_FOUND] The table or view "
+        "`no_such_table` cannot be found. Verify the spelling and correctness of the schema and catalog. "
+        "(SQLSTATE: 42P01)"]
     project.joinpath("sources/lake/broken.sql").unlink()
     result = run_cli("build", "--project", project, env=env)
     assert result.exit_code == 0, result.output

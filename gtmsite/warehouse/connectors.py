@@ -9,6 +9,7 @@ CannotConnect. Messages never contain the URL's password (see urls.scrub).
 from __future__ import annotations
 
 import importlib
+import logging
 import re
 import socket
 import sqlite3
@@ -77,7 +78,7 @@ def line_at(sql: str, position: int) -> int:
 
 
 def _line_from_message(message: str) -> int | None:
-    found = re.search(r"(?m)^LINE (\d+):", message) or re.search(r"\(line (\d+), pos \d+\)", message)
+    found = re.search(r"(?m)^LINE (\d+):", message) or re.search(r"\bline (\d+),? pos \d+", message)
     return int(found.group(1)) if found else None
 
 
@@ -202,6 +203,8 @@ class SparkConnector:
     def __init__(self, url: str, project: Path):
         sql_module = _driver("pyspark.sql", self.engine)
         _driver("pyspark.sql.connect.session", self.engine)
+        for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):  # they print each error with its
+            logging.getLogger(name).disabled = True  # JVM stack trace; the error is reported at the query's file
         self.url = url
         _reachable(url, self.engine, 15002)
         try:
@@ -217,9 +220,11 @@ class SparkConnector:
                 warnings.simplefilter("ignore")
                 return self.session.sql(sql).toArrow()
         except Exception as exc:  # noqa: BLE001 - Spark's error, reported at the query's file
-            text = str(exc).split("\nJVM stacktrace:")[0]
-            text = text.split("\n== SQL")[0]
-            message = " ".join(line.strip() for line in text.strip().splitlines() if line.strip())
+            text = str(exc).split("\nJVM stacktrace:")[0].split("\n== SQL")[0].strip()
+            message = text.splitlines()[0].strip() if text else type(exc).__name__
+            state = re.search(r"SQLSTATE: \w+", text)
+            if state and state.group(0) not in message:
+                message += f" ({state.group(0)})"
             raise QueryFailed(scrub(message, self.url), _line_from_message(str(exc))) from None
 
     def close(self) -> None:
