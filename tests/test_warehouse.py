@@ -81,6 +81,7 @@ def test_types_are_exact(tmp_path, postgres):
     project = pg_site(tmp_path / "site", {
         "sources/crm/money.sql": f"select * from {money}",
         "sources/crm/total.sql": f"select sum(amount) as total, avg(amount) as mean from {money}",
+        "sources/crm/spans.sql": "select interval '1 day 2 hours' as span",  # no Parquet type in pyarrow
         "reports/index.md": """
             ```sql t
             select total, typeof(total) as total_type, mean from crm.total
@@ -92,11 +93,17 @@ def test_types_are_exact(tmp_path, postgres):
             from crm.money group by all
             ```
 
+            ```sql spans
+            select typeof(span) as t, span + date '2026-01-01' as later from crm.spans
+            ```
+
+            Spans {{ spans.first.t }} {{ spans.first.later }}.
             Total {{ t.first.total }} ({{ t.first.total_type }}); {{ types.first.amount_t }}, {{ types.first.id_t }},
             {{ types.first.booked_t }}, {{ types.first.day_t }}; big {{ types.first.big }}.
             """})
     build_ok_env(project, {ENV: postgres.url})
     html = page(project)
+    assert "Spans INTERVAL 2026-01-02 02:00:00." in html
     assert "Total 0.30 (DECIMAL(38,2)); DECIMAL(12,2), BIGINT,\nTIMESTAMP WITH TIME ZONE, DATE; big 9007199254740993." \
         in html
     csv = (site_root(project) / "_data" / "index" / "t.csv").read_text()

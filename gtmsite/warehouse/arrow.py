@@ -103,7 +103,7 @@ def _array(values: Sequence) -> pa.Array:
 def digest(table: pa.Table) -> str:
     """The content's fingerprint: column names and types and every value, in order (the batching the
     driver chose makes no difference)."""
-    hasher = hashlib.sha256()
+    hasher = hashlib.blake2b(digest_size=32)  # about 4x sha256's speed here; the names need no more
     hasher.update(str([(f.name, str(f.type)) for f in table.schema]).encode())
     hasher.update(str(table.num_rows).encode())
     plain = table.replace_schema_metadata(None)
