@@ -137,7 +137,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["GTMSITE_REQUIRE_SERVICES"] = "1"
     with tempfile.TemporaryDirectory() as folder:
-        postgres_bench(args.rows, Path(folder))
+        if args.rows:
+            postgres_bench(args.rows, Path(folder))
         if args.spark:
             spark_bench(Path(folder))
 

@@ -116,7 +116,9 @@ def test_the_password_is_nowhere(tmp_path, postgres):
     project = pg_site(tmp_path / "site", {
         "sources/crm/deals.sql": f"select count(*) as n from {deals}",
         "sources/crm/broken.sql": "select nothing_here",
-        "reports/index.md": "```sql d\nselect * from crm.deals\n```\n\n{{ d.first.n }} deals\n"})
+        "reports/index.md": "```sql d\nselect * from crm.deals\n```\n\n{{ d.first.n }} deals\n\n"
+                            "```sql dbs\nselect database_name, path from duckdb_databases()\n```\n\n{{ table(dbs) }}\n\n"
+                            "```sql settings\nselect name, value from duckdb_settings()\n```\n\n{{ table(settings) }}\n"})
     env = {ENV: postgres.url, "CI": ""}
     failed = run_gtmsite("build", "--project", project, "--debug", env=env)
     assert failed.returncode == 1
@@ -129,6 +131,7 @@ def test_the_password_is_nowhere(tmp_path, postgres):
     logs = (failed.stdout + failed.stderr + built.stdout + built.stderr + listed.stdout + listed.stderr).encode()
     assert secret not in logs
     assert secret not in all_bytes_under(project)  # the site, the cache, versions.json
+    assert "autoinstall_known_extensions" in page(project)  # the settings were published, without a secret
     assert (project / ".gtmsite-cache" / "sources" / "crm").is_dir()
     record = json.loads((project / "build" / "versions.json").read_text())[0]
     assert list(record["sources"]) == ["crm.deals"]
@@ -477,3 +480,23 @@ def test_spark_source_aggregation(tmp_path, spark):
     assert result.exit_code == 0, result.output
     assert "[0 100000 14999850000 149998500.00 DECIMAL(18,2)][1 100000 14999950000 149999500.00 DECIMAL(18,2)]" \
            "[2 100000 15000050000 150000500.00 DECIMAL(18,2)]" in page(project)
+
+
+# -- URLs ----------------------------------------------------------------------------------------
+
+
+def test_urls_engines_and_redaction():
+    from gtmsite.warehouse.urls import engine_of, host_of, redact, scrub
+
+    assert [engine_of(u) for u in ("postgresql://u@h/db", "postgres://h/db", "sqlite:///a.db", "data/x.duckdb",
+                                   "duckdb:///x.duckdb", "sc://spark:15002", "trino://u@h:8080/hive",
+                                   "mysql+pymysql://u:p@h/db")] == \
+        ["postgres", "postgres", "sqlite", "duckdb", "duckdb", "spark", "sqlalchemy", "sqlalchemy"]
+    assert engine_of("x.db", "sqlite") == "sqlite" and engine_of("mysql://h/db", "mysql") == "sqlalchemy"
+    assert redact("postgresql://ann:pa55word@db.example:5432/crm?sslmode=require&password=other") == \
+        "postgresql://ann@db.example:5432/crm?sslmode=require&password=%2A%2A%2A"
+    assert redact("sc://spark:15002/;token=abcdef;user_id=ann") == "sc://spark:15002/;token=***;user_id=ann"
+    assert host_of("postgresql://ann:pw@db.example:5432/crm") == "db.example:5432"
+    url = "postgresql://ann:pa55word@db:5432/crm"
+    assert scrub(f"failed to connect to {url}: bad password pa55word", url) == \
+        "failed to connect to postgresql://ann@db:5432/crm: bad password ***"

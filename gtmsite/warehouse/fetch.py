@@ -51,9 +51,10 @@ class RemoteTable:
     digest: str
     rows: int
     columns: tuple[str, ...]
-    fetched_at: str  # ISO 8601
-    seconds: float  # how long the database took (0 when the stored result was used)
-    status: str  # "new", "changed", "unchanged" (fetched again, same content) or "kept" (stored result used)
+    # When and how it was fetched: not part of its identity (the same content is the same table).
+    fetched_at: str = field(compare=False)  # ISO 8601
+    seconds: float = field(compare=False)  # how long the database took (0 when the stored result was used)
+    status: str = field(compare=False)  # "new", "changed", "unchanged" (same content again) or "kept" (stored)
 
     @property
     def schema(self) -> str:
