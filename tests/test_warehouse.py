@@ -117,8 +117,9 @@ def test_the_password_is_nowhere(tmp_path, postgres):
         "sources/crm/deals.sql": f"select count(*) as n from {deals}",
         "sources/crm/broken.sql": "select nothing_here",
         "reports/index.md": "```sql d\nselect * from crm.deals\n```\n\n{{ d.first.n }} deals\n\n"
-                            "```sql dbs\nselect database_name, path from duckdb_databases()\n```\n\n{{ table(dbs) }}\n\n"
-                            "```sql settings\nselect name, value from duckdb_settings()\n```\n\n{{ table(settings) }}\n"})
+                            "```sql dbs\nselect database_name, path from duckdb_databases()\n```\n\n"
+                            "{{ table(dbs) }}\n\n```sql settings\nselect name, value from duckdb_settings()\n```\n\n"
+                            "{{ table(settings) }}\n"})
     env = {ENV: postgres.url, "CI": ""}
     failed = run_gtmsite("build", "--project", project, "--debug", env=env)
     assert failed.returncode == 1
