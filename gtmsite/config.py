@@ -346,7 +346,11 @@ def _read_sources(text: str, value: Any, problems: list[Problem]) -> list[Extern
             problems.append(Problem(CONFIG_FILE, _key_line(text, section, "refresh"),
                                     f"[{section}] refresh: expected {_SOURCE_KEYS['refresh'][1]}, got \"{refresh}\""))
             bad = True
-        if not _SOURCE_NAME.match(name):
+        if name.lower() in ("main", "memory", "temp", "system"):
+            problems.append(Problem(CONFIG_FILE, line, f"[{section}]: {name} is a name DuckDB keeps for itself; "
+                                                       "choose another (e.g. [sources.crm])"))
+            bad = True
+        elif not _SOURCE_NAME.match(name):
             problems.append(Problem(CONFIG_FILE, line, f"[{section}]: the name is a schema name: use letters, digits "
                                                        "and _ (e.g. [sources.crm])"))
             bad = True

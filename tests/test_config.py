@@ -217,6 +217,9 @@ def test_source_refresh_names_and_passwords(tmp_path):
 
         [sources.sales-db]
         url = "env:SALES_URL"
+
+        [sources.main]
+        url = "x.duckdb"
     """)
     assert errors == [
         'site.toml:3: [sources.crm] refresh: expected "always", "manual" or a duration such as "30m", "6h", "1d", '
@@ -224,6 +227,7 @@ def test_source_refresh_names_and_passwords(tmp_path):
         'site.toml:2: [sources.crm] url: holds a password; site.toml is not the place for secrets: put the URL in an '
         'environment variable and write url = "env:CRM_URL"',
         "site.toml:5: [sources.sales-db]: the name is a schema name: use letters, digits and _ (e.g. [sources.crm])",
+        "site.toml:8: [sources.main]: main is a name DuckDB keeps for itself; choose another (e.g. [sources.crm])",
     ]
     assert not any("hunter2secret" in e for e in errors)
 
