@@ -501,3 +501,21 @@ def test_urls_engines_and_redaction():
     url = "postgresql://ann:pa55word@db:5432/crm"
     assert scrub(f"failed to connect to {url}: bad password pa55word", url) == \
         "failed to connect to postgresql://ann@db:5432/crm: bad password ***"
+
+
+def test_one_failing_source_does_not_hide_another(tmp_path):
+    port = _closed_port()
+    project = make_site(tmp_path / "site", {
+        "site.toml": f'[sources.crm]\nurl = "env:{ENV}"\n\n[sources.app]\nurl = "sqlite:///app.db"\n',
+        "sources/crm/x.sql": "select 1 as one",
+        "sources/app/good.sql": "select 1 as one",
+        "sources/app/bad.sql": "select nope from missing_table",
+        "reports/index.md": "# x\n"})
+    sqlite3.connect(project / "app.db").close()
+    result = run_cli("build", "--project", project, env={ENV: f"postgresql://u:hidden-pw@127.0.0.1:{port}/db"})
+    assert result.exit_code == 1
+    lines = error_lines(result)
+    assert len(lines) == 2 and "hidden-pw" not in result.output
+    assert lines[0].startswith("site.toml:1: [sources.crm]: cannot connect to the PostgreSQL database at "
+                               f"127.0.0.1:{port}")
+    assert lines[1] == "sources/app/bad.sql:1: source query on SQLite [sources.app]: no such table: missing_table"
