@@ -41,6 +41,7 @@ from .sqltext import quote_ident, quote_table
 from .svg import SvgRenderer, fill_svgs, vega_bundle
 from .theme import Theme, asset_url_function, has_asset_function, load_theme, make_theme_environment
 from .versions import PageSummary, csv_text
+from .warehouse import FetchPolicy
 
 Log = Callable[[str], None]
 
@@ -124,17 +125,18 @@ class Builder:
     def __init__(self, config: Config, writer: Writer, log: Log = _quiet, use_cache: bool = True,
                  versioned: bool = False, database: Database | None = None,
                  select_pages: Callable[[list[Page], tuple[NavItem, ...]], list[Page]] | None = None,
-                 previous: tuple[Path, dict[str, PageSummary]] | None = None):
+                 previous: tuple[Path, dict[str, PageSummary]] | None = None, fetch: FetchPolicy | None = None):
         """`database` lets the preview server keep the loaded sources between rebuilds; `select_pages`
         lets it rebuild only the pages whose inputs changed; `previous` (a version's folder and its pages)
-        lets a build link the pages whose inputs did not change instead of rendering them again."""
+        lets a build link the pages whose inputs did not change instead of rendering them again; `fetch` says
+        which stored results of external source queries to use (the preview keeps them between rebuilds)."""
         self.config = config
         self.writer = writer
         self.log = log
         self.now = now_utc()
         self.use_cache = use_cache
         self.versioned = versioned
-        self.sources: SourceSet = discover_sources(config)
+        self.sources: SourceSet = discover_sources(config, fetch or FetchPolicy(force=not use_cache, log=log))
         self.prints = fingerprints(self.sources, config)
         self.fingerprint = self.prints.site
         self.db = database if database is not None and database.sources == self.sources else Database(
@@ -203,7 +205,7 @@ class Builder:
         finally:
             if self.svg is not None:
                 self.svg.close()
-        notes = [n for o in outcomes for n in o.notes]
+        notes = list(self.sources.notes) + [n for o in outcomes for n in o.notes]
         all_checks = table_checks + [c for o in outcomes for c in o.checks]
         svg = self.svg
         return BuildResult(self.config, pages, outcomes, all_checks, notes, self.fingerprint,

@@ -7,6 +7,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -151,6 +152,31 @@ def query(sql: str = typer.Argument(..., help="The SQL to run against the source
 
 
 @app.command()
+def sources(names: list[str] = typer.Argument(None, help="Only these sources ([sources.NAME] in site.toml)."),
+            project: Path = ProjectOption,
+            refresh: bool = typer.Option(False, "--refresh", help="Fetch every result again, whatever `refresh` says."),
+            quiet: bool = QuietOption, debug: bool = DebugOption) -> None:
+    """Run the external databases' source queries (as their `refresh` says) and list the results."""
+    from rich.console import Console
+
+    from .warehouse.listing import results_table, source_results
+
+    def action() -> None:
+        terminal = Console(stderr=True)
+        if terminal.is_terminal and not _is_quiet(quiet):
+            with terminal.status("running source queries...") as status:
+                found = source_results(project, names or [], refresh, lambda m: status.update(m))
+        else:
+            found = source_results(project, names or [], refresh, _logger(quiet))
+        results, settings, now = found
+        out = Console(width=None if Console().is_terminal else 120)
+        out.print(results_table(results, settings, now))
+        if not results:
+            out.print("no source queries: put them in sources/NAME/*.sql")
+    _run(action, debug, builds=False)
+
+
+@app.command()
 def init(directory: Path = typer.Argument(Path("."), help="Where to create the project."),
          force: bool = typer.Option(False, "--force", help="Write into a folder that is not empty.")) -> None:
     """Create a small working site project."""
@@ -211,7 +237,7 @@ def versions_diff(a: str = typer.Argument(..., help="The older version id."),
     """What changed between two versions: pages, query results, rows and KPIs."""
     from .history import calibration_lines, forecast_vs_actual, load_history
     from .publish import read_versions
-    from .versions import compare, comparison_text, csv_rows, read_manifest
+    from .versions import compare, compare_sources, comparison_text, csv_rows, read_manifest
 
     def action() -> None:
         root = _output_dir(project, output)
@@ -228,6 +254,9 @@ def versions_diff(a: str = typer.Argument(..., help="The older version id."),
 
         after = read_manifest(root / "v" / resolved[1])
         comparison = compare(read_manifest(root / "v" / resolved[0]), after, resolved[0], resolved[1], rows)
+        records = {v["id"]: v for v in read_versions(root)}
+        comparison = replace(comparison, sources=compare_sources(records[resolved[0]].get("sources") or {},
+                                                                 records[resolved[1]].get("sources") or {}))
         typer.echo(comparison_text(comparison))
         versions = read_versions(root)
         earlier = versions[[v["id"] for v in versions].index(resolved[0]):]

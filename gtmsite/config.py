@@ -27,11 +27,14 @@ class SiteCheck:
 
 @dataclass(frozen=True)
 class ExternalSource:
-    """A `[sources.NAME]` database, attached read-only into DuckDB as schema NAME."""
+    """A `[sources.NAME]` database: its source queries (sources/NAME/*.sql) run on it (gtmsite.warehouse).
+    `url` is as written ("env:VAR" or a URL without a password); `type` is "" when the URL decides."""
 
     name: str
     url: str
-    type: str = "duckdb"
+    type: str = ""
+    refresh: str = "always"  # "always", "manual" or a duration such as "30m", "6h", "1d"
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -97,8 +100,27 @@ _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
 }
 _CHECK_KEYS = {"table": (str, "a table name"), "check": (str, "a check such as \"row_count > 0\""),
                "warn": (bool, "true or false")}
-_SOURCE_KEYS = {"url": (str, "a URL or \"env:VARIABLE\""), "type": (str, "\"duckdb\", \"sqlite\" or \"postgres\"")}
-_SOURCE_TYPES = ("duckdb", "sqlite", "postgres", "mysql")
+_SOURCE_KEYS = {"url": (str, "a URL or \"env:VARIABLE\""), "type": (str, "\"duckdb\", \"sqlite\" or \"postgres\""),
+                "refresh": (str, "\"always\", \"manual\" or a duration such as \"30m\", \"6h\", \"1d\"")}
+_SOURCE_TYPES = ("duckdb", "sqlite", "postgres", "mysql", "spark", "sqlalchemy")
+_REFRESH = re.compile(r"^(always|manual|[1-9][0-9]*[mhd])$")
+_SOURCE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def refresh_seconds(refresh: str) -> int | None:
+    """How long a stored source result may be reused: 0 for "always", None for "manual"."""
+    if refresh == "always":
+        return 0
+    if refresh == "manual":
+        return None
+    return int(refresh[:-1]) * {"m": 60, "h": 3600, "d": 86400}[refresh[-1]]
+
+
+def _has_password(url: str) -> bool:
+    """A literal URL with a password in it (`scheme://user:secret@host`, or a `password=` parameter)."""
+    if url.startswith("env:"):
+        return False
+    return bool(re.search(r"://[^/@\s]*:[^/@\s]*@", url) or re.search(r"(?i)[?&;](password|token)=", url))
 
 
 def _describe(value: Any) -> str:
@@ -344,7 +366,7 @@ def _read_sources(text: str, value: Any, problems: list[Problem]) -> list[Extern
         for key, item in entry.items():
             if key not in _SOURCE_KEYS:
                 problems.append(Problem(CONFIG_FILE, _key_line(text, section, key),
-                                        f"[{section}] {key}: unknown key (known keys: url, type)"))
+                                        f"[{section}] {key}: unknown key (known keys: url, refresh, type)"))
                 bad = True
             elif not isinstance(item, str):
                 problems.append(Problem(CONFIG_FILE, _key_line(text, section, key),
@@ -353,11 +375,30 @@ def _read_sources(text: str, value: Any, problems: list[Problem]) -> list[Extern
         if "url" not in entry:
             problems.append(Problem(CONFIG_FILE, line, f"[{section}]: missing key url"))
             bad = True
-        kind = entry.get("type", "duckdb")
-        if isinstance(kind, str) and kind not in _SOURCE_TYPES:
+        kind = entry.get("type", "")
+        if isinstance(kind, str) and kind and kind not in _SOURCE_TYPES:
             problems.append(Problem(CONFIG_FILE, _key_line(text, section, "type"),
                                     f"[{section}] type: expected one of {', '.join(_SOURCE_TYPES)}, got \"{kind}\""))
             bad = True
+        refresh = entry.get("refresh", "always")
+        if isinstance(refresh, str) and not _REFRESH.match(refresh):
+            problems.append(Problem(CONFIG_FILE, _key_line(text, section, "refresh"),
+                                    f"[{section}] refresh: expected {_SOURCE_KEYS['refresh'][1]}, got \"{refresh}\""))
+            bad = True
+        if name.lower() in ("main", "memory", "temp", "system"):
+            problems.append(Problem(CONFIG_FILE, line, f"[{section}]: {name} is a name DuckDB keeps for itself; "
+                                                       "choose another (e.g. [sources.crm])"))
+            bad = True
+        elif not _SOURCE_NAME.match(name):
+            problems.append(Problem(CONFIG_FILE, line, f"[{section}]: the name is a schema name: use letters, digits "
+                                                       "and _ (e.g. [sources.crm])"))
+            bad = True
+        if isinstance(entry.get("url"), str) and _has_password(entry["url"]):
+            # The URL itself is not repeated: it holds a secret.
+            problems.append(Problem(CONFIG_FILE, _key_line(text, section, "url"),
+                                    f"[{section}] url: holds a password; site.toml is not the place for secrets: put "
+                                    f"the URL in an environment variable and write url = \"env:{name.upper()}_URL\""))
+            bad = True
         if not bad:
-            sources.append(ExternalSource(name, entry["url"], kind))
+            sources.append(ExternalSource(name, entry["url"], kind, refresh, line))
     return sources

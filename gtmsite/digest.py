@@ -268,7 +268,10 @@ def source_changes(old: dict | None, new: dict) -> tuple[SourceChange, ...] | No
 
 
 def _sources(entry: dict | None) -> dict[str, dict] | None:
+    """The version's source results; None when it used none (a site without external databases)."""
     raw = entry.get("sources") if entry else None
+    if not raw:
+        return None
     if isinstance(raw, dict):
         return {str(k): v if isinstance(v, dict) else {"hash": v} for k, v in raw.items()}
     if isinstance(raw, list):

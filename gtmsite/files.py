@@ -106,7 +106,7 @@ def new_folder(parent: Path, prefix: str) -> Path:
             continue
 
 
-_SCRATCH = re.compile(r"gtmsite-(branch|serve|cache)-(\d+)-[0-9a-z_]+$")
+_SCRATCH = re.compile(r"gtmsite-(branch|serve|cache|duckdb)-(\d+)-[0-9a-z_]+$")
 
 
 def scratch_folder(kind: str) -> Path:

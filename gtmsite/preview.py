@@ -21,6 +21,7 @@ from .files import ensure_cache_folder
 from .output import Writer
 from .site import NavItem, Page
 from .sources import Database
+from .warehouse import FetchPolicy
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Preview:
         self.database: Database | None = None
         self.fingerprint = ""
         self.page_keys: dict[str, str] = {}
+        self.fetched = False  # after the first build, stored source results are kept until their query changes
 
     def close(self) -> None:
         if self.database is not None:
@@ -71,7 +73,9 @@ class Preview:
     def _rebuild(self) -> Rebuild:
         config = load_config(self.project)
         ensure_cache_folder(self.project / config.cache_dir)
-        builder = Builder(config, Writer(self.site_dir, atomic=True), self.log, use_cache=True)
+        builder = Builder(config, Writer(self.site_dir, atomic=True), self.log, use_cache=True,
+                          fetch=FetchPolicy(reuse_stored=self.fetched, log=self.log))
+        self.fetched = True
         if self.database is not None and builder.fingerprint == self.fingerprint and \
                 self.database.sources == builder.sources:
             builder.db = self.database

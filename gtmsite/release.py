@@ -43,6 +43,7 @@ from .versions import (
     QuerySummary,
     VersionRecord,
     compare,
+    compare_sources,
     csv_rows,
     json_safe,
     manifest_json,
@@ -231,11 +232,15 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             comparison = compare(before, {s.url: s for s in summaries}, previous, version_id,
                                  lambda vid, url, query: _rows(target, staging, version_id, vid, url, query))
             counts = result.check_counts()
+            used = {t.table: {"fetched_at": t.fetched_at, "rows": t.rows, "hash": t.digest[:16]}
+                    for t in builder.sources.remote}
+            comparison = replace(comparison, sources=compare_sources(versions[0].get("sources") or {}, used)
+                                 if versions else [])
             record = VersionRecord(
                 id=version_id, label=label or config.label or builder.now.strftime("%Y-%m-%d %H:%M UTC"),
                 created=builder.now.isoformat(timespec="seconds"), git_commit=git_commit(config.project),
                 data_fingerprint=result.fingerprint, pages=len(result.pages), checks=counts, previous=previous,
-                pdf=PDF_FILE if config.pdf else None)
+                pdf=PDF_FILE if config.pdf else None, sources=used)
             calibration = forecast_vs_actual({s.url: s for s in summaries}, history)
             builder.render_extra("/_changes/", "What changed", "changes.html", comparison=comparison, record=record,
                                  calibration=calibration)

@@ -61,6 +61,7 @@ class VersionRecord:
     aliases: list[str] = field(default_factory=list)
     previous: str | None = None
     pdf: str | None = None  # "site.pdf" when the version was built with --pdf
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # table -> fetched_at, rows, hash (SPEC 4)
 
 
 def result_digest(columns: tuple, types: tuple, rows: tuple) -> str:
@@ -186,6 +187,16 @@ class PageChange:
 
 
 @dataclass(frozen=True)
+class SourceChange:
+    """An external source result that differs from the one the previous version used."""
+
+    table: str
+    rows_before: int | None  # None: the previous version did not use it
+    rows_after: int | None  # None: this version does not use it
+    fetched_at: str
+
+
+@dataclass(frozen=True)
 class Comparison:
     before: str | None
     after: str
@@ -193,10 +204,23 @@ class Comparison:
     removed_pages: list[tuple[str, str]]
     changed_pages: list[PageChange]
     unchanged_pages: int
+    sources: list[SourceChange] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
-        return not (self.added_pages or self.removed_pages or self.changed_pages)
+        return not (self.added_pages or self.removed_pages or self.changed_pages or self.sources)
+
+
+def compare_sources(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> list[SourceChange]:
+    """The source results (versions.json `sources`) whose content differs between two versions."""
+    changes = []
+    for table in sorted(set(before) | set(after)):
+        old, new = before.get(table), after.get(table)
+        if old and new and old.get("hash") == new.get("hash"):
+            continue
+        changes.append(SourceChange(table, old.get("rows") if old else None, new.get("rows") if new else None,
+                                    (new or {}).get("fetched_at", "")))
+    return changes
 
 
 def compare(before: dict[str, PageSummary], after: dict[str, PageSummary], before_id: str | None, after_id: str,
@@ -256,6 +280,10 @@ def comparison_text(comparison: Comparison) -> str:
     lines = [f"{comparison.before or '(nothing)'} -> {comparison.after}"]
     if comparison.is_empty:
         lines.append("no changes: every page's query results and KPIs are the same")
+    for source in comparison.sources:
+        before = "-" if source.rows_before is None else source.rows_before
+        after = "-" if source.rows_after is None else source.rows_after
+        lines.append(f"~ source result {source.table}: {before} -> {after} rows")
     for url, title in comparison.added_pages:
         lines.append(f"+ page {url} ({title})")
     for url, title in comparison.removed_pages:

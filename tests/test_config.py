@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import error_lines, make_site, run_cli
 
-from gtmsite.config import Config, SiteCheck, load_config
+from gtmsite.config import Config, SiteCheck, load_config, refresh_seconds
 from gtmsite.errors import BuildFailed
 
 
@@ -204,10 +204,43 @@ def test_external_source_errors(tmp_path):
     """)
     assert errors == [
         'site.toml:2: [sources.crm] url: expected a URL or "env:VARIABLE", got 5',
-        "site.toml:3: [sources.crm] kind: unknown key (known keys: url, type)",
+        "site.toml:3: [sources.crm] kind: unknown key (known keys: url, refresh, type)",
         "site.toml:5: [sources.warehouse]: missing key url",
-        'site.toml:6: [sources.warehouse] type: expected one of duckdb, sqlite, postgres, mysql, got "oracle"',
+        'site.toml:6: [sources.warehouse] type: expected one of duckdb, sqlite, postgres, mysql, spark, sqlalchemy, '
+        'got "oracle"',
     ]
+
+
+def test_source_refresh_names_and_passwords(tmp_path):
+    errors = config_errors(tmp_path, """
+        [sources.crm]
+        url = "postgresql://analyst:hunter2secret@db.internal:5432/crm"
+        refresh = "weekly"
+
+        [sources.sales-db]
+        url = "env:SALES_URL"
+
+        [sources.main]
+        url = "x.duckdb"
+    """)
+    assert errors == [
+        'site.toml:3: [sources.crm] refresh: expected "always", "manual" or a duration such as "30m", "6h", "1d", '
+        'got "weekly"',
+        'site.toml:2: [sources.crm] url: holds a password; site.toml is not the place for secrets: put the URL in an '
+        'environment variable and write url = "env:CRM_URL"',
+        "site.toml:5: [sources.sales-db]: the name is a schema name: use letters, digits and _ (e.g. [sources.crm])",
+        "site.toml:8: [sources.main]: main is a name DuckDB keeps for itself; choose another (e.g. [sources.crm])",
+    ]
+    assert not any("hunter2secret" in e for e in errors)
+
+
+def test_source_defaults(tmp_path):
+    (tmp_path / "site.toml").write_text('[sources.crm]\nurl = "env:CRM_URL"\n\n[sources.old]\nurl = "x.db"\n'
+                                        'type = "sqlite"\nrefresh = "6h"\n')
+    crm, old = load_config(tmp_path).external_sources
+    assert (crm.name, crm.url, crm.type, crm.refresh, crm.line) == ("crm", "env:CRM_URL", "", "always", 1)
+    assert (old.type, old.refresh, refresh_seconds(old.refresh)) == ("sqlite", "6h", 21600)
+    assert refresh_seconds("always") == 0 and refresh_seconds("manual") is None and refresh_seconds("30m") == 1800
 
 
 def test_checks_that_are_not_a_list(tmp_path):

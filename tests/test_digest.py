@@ -106,7 +106,7 @@ def test_markdown_lists_checks_and_changed_pages_with_links(two_versions: Site) 
     assert f"- **[Channels \\| \\*all\\*]({base}channels/)**" in text  # data is literal text, not Markdown
     assert "    - 1 query result changed (by\\_channel)" in text
     assert "Stable" not in text and "1 page unchanged." in text
-    assert "Source results" not in text  # these versions do not record their source results
+    assert "Source results" not in text  # these versions used no external database
 
 
 def test_links_without_a_site_url_start_at_base_url(two_versions: Site, tmp_path: Path) -> None:
