@@ -38,7 +38,7 @@ from .reports import Query, Report, read_reports
 from .site import NavItem, Page, breadcrumbs, build_nav, plan_pages
 from .sources import Database, SourceSet, discover_sources, fingerprints
 from .sqltext import quote_ident, quote_table
-from .svg import SvgRenderer, fill_svgs, vega_bundle
+from .svg import SvgRenderer, chart_problem, fill_svgs, vega_bundle
 from .theme import Theme, asset_url_function, has_asset_function, load_theme, make_theme_environment
 from .versions import PageSummary, csv_text
 
@@ -55,6 +55,7 @@ class PageOutcome:
     problems: list[Problem] = field(default_factory=list)
     pending_html: str = ""  # the page, waiting for its charts' SVGs
     charts: dict[str, Future] = field(default_factory=dict)
+    chart_calls: dict[str, tuple[int | None, str]] = field(default_factory=dict)  # hash -> (line, component)
     checks: list[CheckResult] = field(default_factory=list)
     kpis: list[Kpi] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -331,7 +332,7 @@ class Builder:
             try:
                 svgs[key] = self.svg.svg(key)
             except Exception as exc:  # noqa: BLE001 - a chart vl-convert cannot draw is the user's spec
-                outcome.problems.append(Problem(outcome.page.rel, None, f"chart could not be drawn: {exc}"))
+                outcome.problems.append(chart_problem(outcome.page.rel, outcome.chart_calls.get(key), exc))
                 svgs[key] = '<p class="gtm-error">This chart could not be drawn.</p>'
         self.write_html(outcome, fill_svgs(outcome.pending_html, svgs))
         outcome.pending_html, outcome.charts = "", {}
@@ -408,6 +409,7 @@ class Builder:
             outcome.problems += body.problems
             outcome.kpis, outcome.notes = body.kpis, [f"{report.rel}: {n}" for n in body.notes]
             body_html, toc, charts = body.html, body.toc, body.charts
+            outcome.chart_calls = body.chart_calls
             self.write_data(page, results)
         try:
             html = self.render_page(page, body_html, toc, url, bool(charts))

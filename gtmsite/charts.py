@@ -16,6 +16,7 @@ import datetime as dt
 import decimal
 import hashlib
 import json
+import re
 from typing import Any
 
 from markupsafe import escape
@@ -47,9 +48,13 @@ CONFIG = {
 }
 
 
+_FIELD_SPECIALS = str.maketrans({c: "\\" + c for c in "\\.[]'\""})
+
+
 def field_ref(column: str) -> str:
-    """A column name as a Vega-Lite field: `.` and `[` would otherwise mean a nested field."""
-    return column.replace("\\", "\\\\").replace(".", "\\.").replace("[", "\\[").replace("]", "\\]")
+    """A column name as a Vega-Lite field: `.` and `[` would otherwise mean a nested field, and a quote
+    the start of a quoted part of one (Vega's access paths), so each is escaped with a backslash."""
+    return column.translate(_FIELD_SPECIALS)
 
 
 def _type_of(result: QueryResult, column: str) -> str:
@@ -147,6 +152,25 @@ def _freeze(value: Any) -> Any:
     return value
 
 
+_UNESCAPE = re.compile(r"\\(.)")
+
+
+def _title_escaped_fields(spec: Any) -> None:
+    """Give a title to each field whose name holds an escaped character (a quote, a backslash): Vega-Lite
+    pastes a field's default title, escapes and all, into an expression (the marks' ARIA description),
+    which then fails to parse."""
+    if isinstance(spec, list):
+        for item in spec:
+            _title_escaped_fields(item)
+    elif isinstance(spec, dict):
+        for channel in (spec.get("encoding") or {}).values():
+            for field in channel if isinstance(channel, list) else [channel]:
+                if isinstance(field, dict) and "\\" in str(field.get("field", "")) and "title" not in field:
+                    field["title"] = column_label(_UNESCAPE.sub(r"\1", field["field"]))
+        for part in ("layer", "hconcat", "vconcat", "concat", "spec"):
+            _title_escaped_fields(spec.get(part))
+
+
 def _skeleton(key: tuple, build: Any) -> dict:
     return copy.deepcopy(_cached_skeleton(key, build))
 
@@ -162,6 +186,7 @@ def _cached_skeleton(key: tuple, build: Any) -> dict:
         spec.pop("config", None)
         spec.pop("data", None)
         spec.pop("datasets", None)
+        _title_escaped_fields(spec)
         if len(_SKELETONS) > 2048:
             _SKELETONS.clear()
         _SKELETONS[key] = spec

@@ -52,6 +52,7 @@ class RenderState:
     notes: list[str] = field(default_factory=list)  # build-output notes, e.g. capped results
     used_queries: set[str] = field(default_factory=set)
     charts: dict[str, dict] = field(default_factory=dict)  # static spec by content hash, rendered to SVG later
+    chart_calls: dict[str, tuple[int | None, str]] = field(default_factory=dict)  # hash -> (line, component)
     inputs: dict[str, str] = field(default_factory=dict)  # dropdown name -> the column it filters on
 
 

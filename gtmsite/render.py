@@ -118,6 +118,7 @@ class BodyOutput:
     notes: list[str] = field(default_factory=list)
     used_queries: set[str] = field(default_factory=set)
     charts: dict[str, dict] = field(default_factory=dict)
+    chart_calls: dict[str, tuple[int | None, str]] = field(default_factory=dict)  # where each chart was called
 
 
 def render_body(compiled: CompiledReport, rel: str, results: dict[str, QueryResult], params: dict[str, Any],
@@ -145,7 +146,8 @@ def render_body(compiled: CompiledReport, rel: str, results: dict[str, QueryResu
     html = md.convert(text)
     toc = _plain_toc(getattr(md, "toc_tokens", []))
     html = put_components(html, nonce, fragments)
-    return BodyOutput(html, toc, problems, state.kpis, state.notes, state.used_queries, state.charts)
+    return BodyOutput(html, toc, problems, state.kpis, state.notes, state.used_queries, state.charts,
+                      state.chart_calls)
 
 
 def _plain_toc(tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -183,6 +185,8 @@ def _bind(name: str, fn: Callable[..., str], ctx: ComponentContext, template: ji
         except (TypeError, ValueError, ArithmeticError) as exc:  # e.g. an argument of the wrong kind
             problems.append(Problem(rel, line, f"{name}: {type(exc).__name__}: {exc}"))
             html = f'<div class="gtm-error">{escape(name)}: {escape(str(exc))}</div>'
+        for key in ctx.state.charts:
+            ctx.state.chart_calls.setdefault(key, (line, name))
         fragments.append(html)
         return Markup(f"gtmX{nonce}X{len(fragments) - 1}Xgtm")
     call.__name__ = name
