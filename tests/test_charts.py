@@ -153,3 +153,39 @@ def test_dropdown_lists_values_and_charts_follow_it(site):
     assert '<select data-input="ch" data-column="channel">' in html
     assert '<option value="Organic">Organic</option>' in html
     assert 'data-filter="ch"' in html and html.count('data-filter="ch"') == 2
+
+
+QUOTED = r'''# Quotes
+
+```sql q
+select 'Acme' as "it's", 1 as "say ""hi""", 2.5 as "back\slash", date '2026-01-01' as "o'clock", 'x' as "s""er",
+       3 as "a.b[c]"
+union all select 'Globex', 4, 1.5, date '2026-02-01', 'y', 5
+```
+
+{{ bar_chart(q, x="it's", y="say \"hi\"", labels=true) }}
+
+{{ line_chart(q, x="o'clock", y=["say \"hi\"", "back\\slash", "a.b[c]"]) }}
+
+{{ scatter_chart(q, x="say \"hi\"", y="back\\slash", series="s\"er", labels="it's") }}
+
+{{ histogram(q, x="back\\slash") }}
+
+{{ bar_chart(q, x="it's", y="back\\slash", series="s\"er", stack=false, labels=true) }}
+
+{{ area_chart(q, x="o'clock", y="a.b[c]", series="it's") }}
+'''
+
+
+def test_columns_with_quotes_and_backslashes_can_be_charted(site):
+    project = site({"reports/index.md": QUOTED})
+    build_ok(project)
+    found = figures(page(project))
+    assert len(found) == 6
+    for figure in found:
+        static = re.search(r'<div class="gtm-chart-static">(.*?)</div></div>', figure, re.S).group(1)
+        assert static.startswith("<svg"), static[:200]
+    first = re.search(r'<div class="gtm-chart-static">(.*?)</div></div>', found[0], re.S).group(1)
+    assert "It&#39;s" in first or "It's" in first  # the axis title
+    assert 'Say &quot;hi&quot;' in first
+    assert spec_of(found[0])["data"]["values"][0] == {"it's": "Acme", 'say "hi"': 1}
