@@ -40,7 +40,7 @@ from .sources import Database, SourceSet, discover_sources, fingerprints
 from .sqltext import quote_ident, quote_table
 from .svg import SvgRenderer, chart_problem, fill_svgs, vega_bundle
 from .theme import Theme, asset_url_function, has_asset_function, load_theme, make_theme_environment
-from .versions import PageSummary, csv_text
+from .versions import PageSummary, download_csv
 
 Log = Callable[[str], None]
 
@@ -538,7 +538,7 @@ class Builder:
             if result.failed:
                 continue
             folder = f"_data/{page.data_key}"
-            self.writer.write(f"{folder}/{name}.csv", csv_text(result.columns, result.rows))
+            self.writer.write(f"{folder}/{name}.csv", download_csv(result.columns, result.rows))
             parquet = self.parquet_file(result) if self.versioned else None
             if parquet is not None:
                 self.writer.link(f"{folder}/{name}.parquet", parquet)

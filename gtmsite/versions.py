@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .formats import format_value
+from .safety import csv_cell, raw_cell
 
 MANIFEST = "_version.json"
 
@@ -217,20 +218,29 @@ def compare(before: dict[str, PageSummary], after: dict[str, PageSummary], befor
 
 
 def csv_rows(path: Path) -> list[tuple[str, ...]]:
+    """A download's rows as text, as the query gave them (without `download_csv`'s apostrophes)."""
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
     except OSError:
         return []
-    return [tuple(r) for r in rows[1:]]
+    return [tuple(raw_cell(c) for c in r) for r in rows[1:]]
 
 
 def csv_text(columns: tuple[str, ...], rows: tuple[tuple, ...]) -> str:
+    """CSV as RFC 4180 writes it: lines end in CRLF, so a cell holding a carriage return is quoted (with
+    LF line ends, Python's writer leaves it bare and the row splits in two when read back)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+def download_csv(columns: tuple[str, ...], rows: tuple[tuple, ...]) -> str:
+    """A query result as the page's CSV download: text cells a spreadsheet would run as formulas
+    (`=HYPERLINK(...)`, `@SUM(...)`, `-2+3`) start with an apostrophe; numbers and dates stay as they are."""
+    return csv_text(tuple(csv_cell(c) for c in columns), tuple(tuple(csv_cell(v) for v in row) for row in rows))
 
 
 def comparison_text(comparison: Comparison) -> str:

