@@ -227,6 +227,10 @@ def is_additive(column: str, fmt: str | None) -> bool:
     return not name.endswith(("_id", "id", "year", "month", "day"))
 
 
+def _is_integer_type(type_name: str) -> bool:
+    return type_name.upper().lstrip("U").startswith(("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"))
+
+
 def sparkline_svg(values: list[Any], width: int = 120, height: int = 28) -> str:
     points = [float(v) for v in values if v is not None]
     if len(points) < 2:
@@ -289,13 +293,15 @@ def table(ctx: ComponentContext, q: Any, columns: list[str] | None = None, fmt: 
             c for c, f, is_num in zip(shown, formats, numeric) if is_num and is_additive(c, f)}
         for column in summed:
             check_column(result, column)
-        out.append('<tfoot><tr>')
+        # The page's script sums the rows a search or a dropdown leaves visible (data-fmt: how to show it).
+        out.append(f'<tfoot><tr data-rows="{len(result.rows)}">')
         for n, (column, i, f) in enumerate(zip(shown, indexes, formats)):
             if column in summed:
                 total = _AGGREGATES["sum"]([row[i] for row in result.rows])
-                out.append(f'<td class="num">{cell(total, f)}</td>')
+                kind = ' data-int=""' if _is_integer_type(result.types[i]) else ""
+                out.append(f'<td class="num" data-fmt="{escape(f or "")}"{kind}>{cell(total, f)}</td>')
             else:
-                out.append(f'<td>{"Total" if n == 0 else ""}</td>')
+                out.append(f'<td{" class=gtm-total-label" if n == 0 else ""}>{"Total" if n == 0 else ""}</td>')
         out.append("</tr></tfoot>")
     out.append("</table></div>")
     if not result.rows:

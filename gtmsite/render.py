@@ -33,6 +33,7 @@ from .errors import Problem, SiteError
 from .files import store_in_cache
 from .formats import format_value
 from .queries import QueryFailed, QueryResult
+from .safety import safe_links, shown_url
 from .site import relative_url, slugify
 
 _ESCAPES = {c: f"&#{ord(c)};" for c in "\\`*_[]{}|~#'\""} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -146,6 +147,9 @@ def render_body(compiled: CompiledReport, rel: str, results: dict[str, QueryResu
     html = md.convert(text)
     toc = _plain_toc(getattr(md, "toc_tokens", []))
     html = put_components(html, nonce, fragments)
+    html, removed = safe_links(html)
+    state.notes += [f"a link to {shown_url(u)} was made plain text: only http, https, mailto and relative links "
+                    "are kept" for u in dict.fromkeys(removed)]
     return BodyOutput(html, toc, problems, state.kpis, state.notes, state.used_queries, state.charts,
                       state.chart_calls)
 

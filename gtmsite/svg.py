@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .errors import Problem
 from .files import store_in_cache
+from .safety import safe_links
 from .svgworker import RendererCrashed, Worker, render_svg
 
 __all__ = ["RendererCrashed", "SvgRenderer", "chart_problem", "fill_svgs", "render_svg", "scoped_ids", "user_cache_dir",
@@ -150,8 +151,9 @@ _PLACEHOLDER = re.compile(r"<!--gtm-svg:([0-9a-f]{64})-->")
 
 
 def fill_svgs(html: str, svgs: dict[str, str]) -> str:
-    """Put each chart's SVG in place of its placeholder."""
-    return _PLACEHOLDER.sub(lambda m: scoped_ids(svgs[m.group(1)], "c" + m.group(1)[:8]), html)
+    """Put each chart's SVG in place of its placeholder (a link a chart draws from its data, Vega-Lite's
+    `href` channel, is kept only with a safe URL, as in the rest of the page)."""
+    return _PLACEHOLDER.sub(lambda m: scoped_ids(safe_links(svgs[m.group(1)])[0], "c" + m.group(1)[:8]), html)
 
 
 def user_cache_dir() -> Path:
