@@ -42,6 +42,8 @@ class Kpi:
     value: Any
     fmt: str | None
     label: str = ""
+    detail: str = ""  # what picks the value out of the column: "row 2", "agg last"
+    down_is_good: bool = False  # a fall is good news (a cost such as CAC)
 
 
 @dataclass
@@ -128,7 +130,8 @@ def cell(value: Any, fmt: str | None) -> Markup:
 
 
 @component("value")
-def value(ctx: ComponentContext, q: Any, column: str, row: int = 0, fmt: str | None = None) -> str:
+def value(ctx: ComponentContext, q: Any, column: str, row: int = 0, fmt: str | None = None,
+          down_is_good: bool = False) -> str:
     result = ctx.result(q, "value")
     index = check_column(result, column)
     if not isinstance(row, int) or isinstance(row, bool):
@@ -137,7 +140,8 @@ def value(ctx: ComponentContext, q: Any, column: str, row: int = 0, fmt: str | N
         raise SiteError(f"row {row} is out of range: query '{result.name}' has {len(result.rows)} rows")
     raw = result.rows[row][index] if result.rows else None
     fmt = column_format(column, fmt)
-    ctx.state.kpis.append(Kpi("value", result.name, column, raw, fmt, f"{column_label(column)} ({result.name})"))
+    ctx.state.kpis.append(Kpi("value", result.name, column, raw, fmt, column_label(column),
+                              f"row {row}" if row else "", down_is_good))
     return f'<span class="gtm-value">{cell(raw, fmt)}</span>'
 
 
@@ -195,7 +199,8 @@ def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None,
     values = result.column(value)
     raw = _AGGREGATES[agg or "first"](values)
     fmt = column_format(value, fmt)
-    ctx.state.kpis.append(Kpi("big_value", result.name, value, raw, fmt, title or column_label(value)))
+    ctx.state.kpis.append(Kpi("big_value", result.name, value, raw, fmt, title or column_label(value),
+                              f"agg {agg}" if agg else "", down_is_good))
     parts = [f'<div class="gtm-big-value"><div class="gtm-bv-title">{escape(title or column_label(value))}</div>',
              f'<div class="gtm-bv-number">{cell(raw, fmt)}</div>']
     if comparison:

@@ -20,13 +20,12 @@ from .output import Writer
 from .publish import LOCK_FILE, VERSIONS_FILE, publish_lock, publish_version, read_versions, staging_folder, tidy
 from .versions import (
     Comparison,
-    KpiValue,
     PageSummary,
     QuerySummary,
     VersionRecord,
     compare,
     csv_rows,
-    json_safe,
+    kpi_values,
     manifest_json,
     next_version_id,
     read_manifest,
@@ -137,13 +136,7 @@ def page_summaries(result: BuildResult) -> list[PageSummary]:
             continue
         queries = {name: QuerySummary(len(r.rows), list(r.columns), result_digest(r.columns, r.types, r.rows))
                    for name, r in outcome.results.items() if not r.failed}
-        kpis, seen = [], {}
-        for kpi in outcome.kpis:
-            label = kpi.label or f"{kpi.query}.{kpi.column}"
-            seen[label] = seen.get(label, 0) + 1
-            if seen[label] > 1:
-                label = f"{label} #{seen[label]}"
-            kpis.append(KpiValue(label, json_safe(kpi.value), kpi.fmt))
+        kpis = kpi_values(outcome.kpis)
         summaries.append(PageSummary(outcome.page.url, outcome.page.title, queries, kpis, outcome.key))
     return summaries
 
