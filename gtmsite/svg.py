@@ -11,6 +11,7 @@ is a child process (svgworker.py) and a crash costs one chart, reported at its c
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import threading
@@ -59,6 +60,10 @@ class _Renderers:
             return render_svg(spec)
         worker = getattr(self._local, "worker", None)
         if worker is None or not worker.alive:
+            if worker is not None:  # it died drawing the last chart: reap it
+                worker.close()
+                with self._lock:
+                    self._workers.remove(worker)
             try:
                 worker = self._local.worker = Worker()
             except OSError:
@@ -74,6 +79,30 @@ class _Renderers:
             workers, self._workers = self._workers, []
         for worker in workers:
             worker.close()
+
+
+_SHARED: dict[int, _Renderers] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _renderers(count: int) -> _Renderers:
+    """The process's renderers of this size: they outlive one build, so the preview's rebuilds (and a
+    program building many sites) do not start vl-convert again each time; they stop when gtmsite exits."""
+    with _SHARED_LOCK:
+        if not _SHARED:
+            atexit.register(_close_renderers)
+        pool = _SHARED.get(count)
+        if pool is None:
+            pool = _SHARED[count] = _Renderers(count)
+        return pool
+
+
+def _close_renderers() -> None:
+    with _SHARED_LOCK:
+        pools = list(_SHARED.values())
+        _SHARED.clear()
+    for pool in pools:
+        pool.close()
 
 
 class SvgRenderer:
@@ -99,7 +128,7 @@ class SvgRenderer:
 
     def _pool(self) -> _Renderers:
         if self._renderers is None:
-            self._renderers = _Renderers(self.workers if self.parallel else 1)
+            self._renderers = _renderers(self.workers if self.parallel else 1)
         return self._renderers
 
     def _path(self, key: str) -> Path | None:
@@ -133,9 +162,10 @@ class SvgRenderer:
             store_in_cache(path, future.result())
 
     def close(self) -> None:
-        if self._renderers is not None:
-            self._renderers.close()
-            self._renderers = None
+        """Done with this build: the charts it still waits for are not drawn (the renderers stay for the next)."""
+        for future in self._futures.values():
+            future.cancel()
+        self._renderers = None
 
 
 def chart_problem(rel: str, call: tuple[int | None, str] | None, exc: BaseException) -> Problem:
