@@ -90,12 +90,17 @@ def kpi_values(kpis: list[Kpi]) -> list[KpiValue]:
     is good news when either says so. Labels shared by two KPIs name their queries."""
     kept: list[Kpi] = []
     for kpi in kpis:
-        same = next((k for k in kept if k.column == kpi.column and json_safe(k.value) == json_safe(kpi.value)), None)
-        if same is None:
+        same = [k for k in kept if _same_kpi(k, kpi)]
+        if kpi.component == "big_value":  # a tile takes in the value()s that repeat it (never another tile)
+            same = [k for k in same if k.component != "big_value" or _same_call(k, kpi)]
+        else:  # a value() joins the first tile it repeats
+            same = [next((k for k in same if k.component == "big_value"), same[0])] if same else []
+        if not same:
             kept.append(kpi)
             continue
-        merged = kpi if same.component != "big_value" and kpi.component == "big_value" else same
-        kept[kept.index(same)] = replace(merged, down_is_good=same.down_is_good or kpi.down_is_good)
+        merged = kpi if kpi.component == "big_value" else same[0]
+        kept[kept.index(same[0])] = replace(merged, down_is_good=any(k.down_is_good for k in [*same, kpi]))
+        kept = [k for k in kept if all(k is not other for other in same[1:])]
     labels = Counter(k.label for k in kept)
     out, seen = [], Counter()
     for kpi in kept:
@@ -108,6 +113,18 @@ def kpi_values(kpis: list[Kpi]) -> list[KpiValue]:
         key = " ".join(filter(None, [kpi.component, f"{kpi.query}.{kpi.column}", kpi.detail]))
         out.append(KpiValue(label, json_safe(kpi.value), kpi.fmt, key, kpi.column, kpi.down_is_good))
     return out
+
+
+def _same_call(a: Kpi, b: Kpi) -> bool:
+    return (a.component, a.query, a.column, a.detail) == (b.component, b.query, b.column, b.detail)
+
+
+def _same_kpi(a: Kpi, b: Kpi) -> bool:
+    """The same call twice, or a `value()` repeating a tile's number (same column, same value)."""
+    if _same_call(a, b):
+        return True
+    return {a.component, b.component} == {"value", "big_value"} and a.column == b.column and \
+        json_safe(a.value) == json_safe(b.value)
 
 
 def next_version_id(existing: set[str], when: dt.datetime, label: str = "") -> str:

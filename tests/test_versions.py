@@ -26,6 +26,9 @@ from versioning import (
     versions,
 )
 
+from gtmsite.components import Kpi
+from gtmsite.versions import kpi_values
+
 IDS = [DAY, f"{DAY}.2", f"{DAY}.3"]
 
 
@@ -426,3 +429,14 @@ def test_what_changed_shows_every_kpi_once_coloured_by_whether_its_move_is_good(
     diff = run_cli("versions", "diff", DAY, "latest", "--project", project)
     assert _terminal_changes(diff.stdout) == expected
     assert "    CAC: $1,150 -> $1,520 (+$370, +32.2%) worse" in diff.stdout.splitlines()
+
+
+def test_kpis_are_listed_once_but_two_tiles_stay_two():
+    kpis = [Kpi("big_value", "q3", "deals", 5, None, "Q3 deals"), Kpi("big_value", "q4", "deals", 5, None, "Q4 deals"),
+            Kpi("value", "q3", "deals", 5, None, "Deals"),  # repeats the first tile
+            Kpi("value", "east", "cac", 7, "usd0", "CAC"), Kpi("value", "west", "cac", 7, "usd0", "CAC"),
+            Kpi("big_value", "tile", "cac", 7, "usd0", "Blended CAC", down_is_good=True),  # both values repeat it
+            Kpi("value", "x", "n", 1, None, "N"), Kpi("value", "y", "n", 2, None, "N")]
+    assert [(k.label, k.key, k.down_is_good) for k in kpi_values(kpis)] == [
+        ("Q3 deals", "big_value q3.deals", False), ("Q4 deals", "big_value q4.deals", False),
+        ("Blended CAC", "big_value tile.cac", True), ("N (x)", "value x.n", False), ("N (y)", "value y.n", False)]
