@@ -38,9 +38,9 @@ from .reports import Query, Report, read_reports
 from .site import NavItem, Page, breadcrumbs, build_nav, plan_pages
 from .sources import Database, SourceSet, discover_sources, fingerprints
 from .sqltext import quote_ident, quote_table
-from .svg import SvgRenderer, fill_svgs, vega_bundle
+from .svg import SvgRenderer, chart_problem, fill_svgs, vega_bundle
 from .theme import Theme, asset_url_function, has_asset_function, load_theme, make_theme_environment
-from .versions import PageSummary, csv_text
+from .versions import PageSummary, download_csv
 from .warehouse import FetchPolicy
 
 Log = Callable[[str], None]
@@ -56,6 +56,7 @@ class PageOutcome:
     problems: list[Problem] = field(default_factory=list)
     pending_html: str = ""  # the page, waiting for its charts' SVGs
     charts: dict[str, Future] = field(default_factory=dict)
+    chart_calls: dict[str, tuple[int | None, str]] = field(default_factory=dict)  # hash -> (line, component)
     checks: list[CheckResult] = field(default_factory=list)
     kpis: list[Kpi] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -363,7 +364,7 @@ class Builder:
             try:
                 svgs[key] = self.svg.svg(key)
             except Exception as exc:  # noqa: BLE001 - a chart vl-convert cannot draw is the user's spec
-                outcome.problems.append(Problem(outcome.page.rel, None, f"chart could not be drawn: {exc}"))
+                outcome.problems.append(chart_problem(outcome.page.rel, outcome.chart_calls.get(key), exc))
                 svgs[key] = '<p class="gtm-error">This chart could not be drawn.</p>'
         self.write_html(outcome, fill_svgs(outcome.pending_html, svgs))
         outcome.pending_html, outcome.charts = "", {}
@@ -444,6 +445,7 @@ class Builder:
             outcome.kpis, outcome.notes = body.kpis, [f"{report.rel}: {n}" for n in body.notes]
             outcome.forecasts = body.forecasts
             body_html, toc, charts = body.html, body.toc, body.charts
+            outcome.chart_calls = body.chart_calls
             self.write_data(page, results)
         try:
             html = self.render_page(page, body_html, toc, url, bool(charts))
@@ -572,7 +574,7 @@ class Builder:
             if result.failed:
                 continue
             folder = f"_data/{page.data_key}"
-            self.writer.write(f"{folder}/{name}.csv", csv_text(result.columns, result.rows))
+            self.writer.write(f"{folder}/{name}.csv", download_csv(result.columns, result.rows))
             parquet = self.parquet_file(result) if self.versioned else None
             if parquet is not None:
                 self.writer.link(f"{folder}/{name}.parquet", parquet)

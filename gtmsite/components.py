@@ -43,6 +43,7 @@ class Kpi:
     value: Any
     fmt: str | None
     label: str = ""
+    detail: str = ""  # what picks the value out of the column: "row 2", "agg last"
     down_is_good: bool | None = None  # a fall is good news (CAC, churn); None: the component does not say
 
 
@@ -54,6 +55,7 @@ class RenderState:
     notes: list[str] = field(default_factory=list)  # build-output notes, e.g. capped results
     used_queries: set[str] = field(default_factory=set)
     charts: dict[str, dict] = field(default_factory=dict)  # static spec by content hash, rendered to SVG later
+    chart_calls: dict[str, tuple[int | None, str]] = field(default_factory=dict)  # hash -> (line, component)
     inputs: dict[str, str] = field(default_factory=dict)  # dropdown name -> the column it filters on
     forecasts: list[Any] = field(default_factory=list)  # ForecastRecords of the page's charts
     forecast_cache: Path | None = None  # where fitted forecasts are kept, by the series' content
@@ -132,7 +134,8 @@ def cell(value: Any, fmt: str | None) -> Markup:
 
 
 @component("value")
-def value(ctx: ComponentContext, q: Any, column: str, row: int = 0, fmt: str | None = None) -> str:
+def value(ctx: ComponentContext, q: Any, column: str, row: int = 0, fmt: str | None = None,
+          down_is_good: bool = False) -> str:
     result = ctx.result(q, "value")
     index = check_column(result, column)
     if not isinstance(row, int) or isinstance(row, bool):
@@ -141,7 +144,8 @@ def value(ctx: ComponentContext, q: Any, column: str, row: int = 0, fmt: str | N
         raise SiteError(f"row {row} is out of range: query '{result.name}' has {len(result.rows)} rows")
     raw = result.rows[row][index] if result.rows else None
     fmt = column_format(column, fmt)
-    ctx.state.kpis.append(Kpi("value", result.name, column, raw, fmt, f"{column_label(column)} ({result.name})"))
+    ctx.state.kpis.append(Kpi("value", result.name, column, raw, fmt, column_label(column),
+                              f"row {row}" if row else "", down_is_good))
     return f'<span class="gtm-value">{cell(raw, fmt)}</span>'
 
 
@@ -203,7 +207,8 @@ def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None,
                                   "first, last), or make the query return one row")
     raw = _AGGREGATES[agg or "first"](values)
     fmt = column_format(value, fmt)
-    ctx.state.kpis.append(Kpi("big_value", result.name, value, raw, fmt, title or column_label(value), down_is_good))
+    ctx.state.kpis.append(Kpi("big_value", result.name, value, raw, fmt, title or column_label(value),
+                              f"agg {agg}" if agg else "", down_is_good))
     parts = [f'<div class="gtm-big-value"><div class="gtm-bv-title">{escape(title or column_label(value))}</div>',
              f'<div class="gtm-bv-number">{cell(raw, fmt)}</div>']
     if comparison:
@@ -233,6 +238,10 @@ def is_additive(column: str, fmt: str | None) -> bool:
     if fmt in ("pct", "pct1", "date", "month", "datetime") or any(w in name for w in _RATE_WORDS):
         return False
     return not name.endswith(("_id", "id", "year", "month", "day"))
+
+
+def _is_integer_type(type_name: str) -> bool:
+    return type_name.upper().lstrip("U").startswith(("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"))
 
 
 def sparkline_svg(values: list[Any], width: int = 120, height: int = 28) -> str:
@@ -297,13 +306,15 @@ def table(ctx: ComponentContext, q: Any, columns: list[str] | None = None, fmt: 
             c for c, f, is_num in zip(shown, formats, numeric) if is_num and is_additive(c, f)}
         for column in summed:
             check_column(result, column)
-        out.append('<tfoot><tr>')
+        # The page's script sums the rows a search or a dropdown leaves visible (data-fmt: how to show it).
+        out.append(f'<tfoot><tr data-rows="{len(result.rows)}">')
         for n, (column, i, f) in enumerate(zip(shown, indexes, formats)):
             if column in summed:
                 total = _AGGREGATES["sum"]([row[i] for row in result.rows])
-                out.append(f'<td class="num">{cell(total, f)}</td>')
+                kind = ' data-int=""' if _is_integer_type(result.types[i]) else ""
+                out.append(f'<td class="num" data-fmt="{escape(f or "")}"{kind}>{cell(total, f)}</td>')
             else:
-                out.append(f'<td>{"Total" if n == 0 else ""}</td>')
+                out.append(f'<td{" class=gtm-total-label" if n == 0 else ""}>{"Total" if n == 0 else ""}</td>')
         out.append("</tr></tfoot>")
     out.append("</table></div>")
     if not result.rows:

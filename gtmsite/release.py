@@ -38,14 +38,13 @@ from .publish import (
 from .search import IndexJob, start_index
 from .versions import (
     Comparison,
-    KpiValue,
     PageSummary,
     QuerySummary,
     VersionRecord,
     compare,
     compare_sources,
     csv_rows,
-    json_safe,
+    kpi_values,
     manifest_json,
     next_version_id,
     read_manifest,
@@ -290,13 +289,7 @@ def page_summaries(result: BuildResult) -> list[PageSummary]:
         queries = {name: QuerySummary(len(r.rows), list(r.columns), result_digest(r.columns, r.types, r.rows),
                                       column_totals(r))
                    for name, r in outcome.results.items() if not r.failed}
-        kpis, seen = [], {}
-        for kpi in outcome.kpis:
-            label = kpi.label or f"{kpi.query}.{kpi.column}"
-            seen[label] = seen.get(label, 0) + 1
-            if seen[label] > 1:
-                label = f"{label} #{seen[label]}"
-            kpis.append(KpiValue(label, json_safe(kpi.value), kpi.fmt, kpi.component, kpi.down_is_good))
+        kpis = kpi_values(outcome.kpis)
         forecasts = [json.loads(json.dumps(asdict(f), default=str)) for f in outcome.forecasts]
         key = "" if outcome.warnings else outcome.key  # rendered again next time, so its warnings are said again
         summaries.append(PageSummary(outcome.page.url, outcome.page.title, queries, kpis, key, forecasts))

@@ -34,6 +34,7 @@ from .files import read_cached, store_in_cache
 from .formats import format_value
 from .links import broken_links
 from .queries import QueryFailed, QueryResult
+from .safety import safe_links, shown_url
 from .site import relative_url, slugify
 
 _ESCAPES = {c: f"&#{ord(c)};" for c in "\\`*_[]{}|~#'\""} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -153,6 +154,7 @@ class BodyOutput:
     charts: dict[str, dict] = field(default_factory=dict)
     forecasts: list[Any] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    chart_calls: dict[str, tuple[int | None, str]] = field(default_factory=dict)  # where each chart was called
 
 
 def render_body(compiled: CompiledReport, rel: str, results: dict[str, QueryResult], params: dict[str, Any],
@@ -185,8 +187,11 @@ def render_body(compiled: CompiledReport, rel: str, results: dict[str, QueryResu
     html = put_components(html, nonce, fragments)
     if site_urls is not None:
         warnings += broken_links(md.gtm_holder["links"], page_url, site_urls, rel, compiled.source)
+    html, removed = safe_links(html)
+    state.notes += [f"a link to {shown_url(u)} was made plain text: only http, https, mailto and relative links "
+                    "are kept" for u in dict.fromkeys(removed)]
     return BodyOutput(html, toc, problems, state.kpis, state.notes, state.used_queries, state.charts,
-                      forecasts=state.forecasts, warnings=warnings)
+                      forecasts=state.forecasts, warnings=warnings, chart_calls=state.chart_calls)
 
 
 def _plain_toc(tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -228,6 +233,8 @@ def _bind(name: str, fn: Callable[..., str], ctx: ComponentContext, template: ji
             problems.append(Problem(rel, line, f"{name}: {type(exc).__name__}: {exc}"))
             html = f'<div class="gtm-error">{escape(name)}: {escape(str(exc))}</div>'
         warnings.extend(Problem(rel, line, f"{name}: {w}") for w in ctx.state.warnings[said:])
+        for key in ctx.state.charts:
+            ctx.state.chart_calls.setdefault(key, (line, name))
         fragments.append(html)
         return Markup(f"gtmX{nonce}X{len(fragments) - 1}Xgtm")
     call.__name__ = name

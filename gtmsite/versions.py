@@ -11,11 +11,13 @@ import io
 import json
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .formats import format_value
+from .components import Kpi
+from .formats import column_format, format_value
+from .safety import csv_cell, raw_cell
 
 MANIFEST = "_version.json"
 
@@ -30,11 +32,13 @@ class QuerySummary:
 
 @dataclass(frozen=True)
 class KpiValue:
-    label: str  # "big_value pipeline.amount"
+    label: str  # what the page calls it: the big_value's title, or the column's label
     value: Any
     fmt: str | None
-    component: str = ""  # "big_value" or "value"
+    key: str = ""  # what it is: "big_value pipeline.amount agg sum"; the same KPI in two versions has the same key
+    column: str = ""
     down_is_good: bool | None = None  # None: unknown (the move is then neither good nor bad)
+    component: str = ""  # "big_value" or "value"
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,50 @@ def json_safe(value: Any) -> Any:
         return str(value)
 
 
+def kpi_values(kpis: list[Kpi]) -> list[KpiValue]:
+    """A page's KPIs, each once: a `value()` showing the same column and number as a KPI before or after it
+    (the same figure written into the text under its tile) is that KPI, under the tile's title, and a fall
+    is good news when either says so. Labels shared by two KPIs name their queries."""
+    kept: list[Kpi] = []
+    for kpi in kpis:
+        same = [k for k in kept if _same_kpi(k, kpi)]
+        if kpi.component == "big_value":  # a tile takes in the value()s that repeat it (never another tile)
+            same = [k for k in same if k.component != "big_value" or _same_call(k, kpi)]
+        else:  # a value() joins the first tile it repeats
+            same = [next((k for k in same if k.component == "big_value"), same[0])] if same else []
+        if not same:
+            kept.append(kpi)
+            continue
+        merged = kpi if kpi.component == "big_value" else same[0]
+        said = [k.down_is_good for k in [*same, kpi] if k.down_is_good is not None]
+        kept[kept.index(same[0])] = replace(merged, down_is_good=any(said) if said else None)
+        kept = [k for k in kept if all(k is not other for other in same[1:])]
+    labels = Counter(k.label for k in kept)
+    out, seen = [], Counter()
+    for kpi in kept:
+        label = kpi.label or f"{kpi.query}.{kpi.column}"
+        if labels[kpi.label] > 1 and kpi.component != "big_value":
+            label = f"{label} ({kpi.query})"
+        seen[label] += 1
+        if seen[label] > 1:
+            label = f"{label} #{seen[label]}"
+        key = " ".join(filter(None, [kpi.component, f"{kpi.query}.{kpi.column}", kpi.detail]))
+        out.append(KpiValue(label, json_safe(kpi.value), kpi.fmt, key, kpi.column, kpi.down_is_good, kpi.component))
+    return out
+
+
+def _same_call(a: Kpi, b: Kpi) -> bool:
+    return (a.component, a.query, a.column, a.detail) == (b.component, b.query, b.column, b.detail)
+
+
+def _same_kpi(a: Kpi, b: Kpi) -> bool:
+    """The same call twice, or a `value()` repeating a tile's number (same column, same value)."""
+    if _same_call(a, b):
+        return True
+    return {a.component, b.component} == {"value", "big_value"} and a.column == b.column and \
+        json_safe(a.value) == json_safe(b.value)
+
+
 def next_version_id(existing: set[str], when: dt.datetime, label: str = "") -> str:
     """`2026-11-23`, then `2026-11-23.2` for a second build that day; or the label's slug."""
     base = re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-.") if label else when.strftime("%Y-%m-%d")
@@ -125,12 +173,38 @@ def read_manifest(version_dir: Path) -> dict[str, PageSummary]:
 
 
 @dataclass(frozen=True)
+class CellChange:
+    """A value of a one-row result that changed (e.g. a rank the text quotes), as the CSV download has it."""
+
+    column: str
+    before: str
+    after: str
+
+    def shown(self, text: str) -> str:
+        fmt = column_format(self.column)
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return format_value(int(number) if number.is_integer() and "." not in text else number, fmt)
+
+    @property
+    def before_text(self) -> str:
+        return self.shown(self.before)
+
+    @property
+    def after_text(self) -> str:
+        return self.shown(self.after)
+
+
+@dataclass(frozen=True)
 class QueryChange:
     name: str
     rows_before: int
     rows_after: int
     added: int
     removed: int
+    cells: list[CellChange] = field(default_factory=list)
 
 
 _FINER = {"usdm": "usd0", "usdk": "usd0", "usd0": "usd", "numk": "num0", "num0": "num2", "pct": "pct1", "pct1": ".3%"}
@@ -142,6 +216,20 @@ class KpiChange:
     before: Any
     after: Any
     fmt: str | None
+    down_is_good: bool = False
+
+    @property
+    def direction(self) -> str:
+        """up, down or neutral (unchanged, or not a number)."""
+        delta = self.delta
+        return "neutral" if not delta else "up" if delta > 0 else "down"
+
+    @property
+    def mood(self) -> str:
+        """good, bad or neutral: a rise is good news, unless the KPI is one where a fall is (`down_is_good`)."""
+        if self.direction == "neutral":
+            return "neutral"
+        return "good" if (self.direction == "up") != self.down_is_good else "bad"
 
     @property
     def delta(self) -> float | None:
@@ -175,7 +263,8 @@ class KpiChange:
             return f"{self.label}: {before} -> {after}"
         sign = "+" if self.relative and self.relative > 0 else ""
         rel = f", {sign}{self.relative * 100:.1f}%" if self.relative is not None else ""
-        return f"{self.label}: {before} -> {after} ({self.delta_text}{rel})"
+        verdict = {"good": " better", "bad": " worse"}.get(self.mood, "")
+        return f"{self.label}: {before} -> {after} ({self.delta_text}{rel}){verdict}"
 
 
 @dataclass(frozen=True)
@@ -232,18 +321,23 @@ def compare(before: dict[str, PageSummary], after: dict[str, PageSummary], befor
     unchanged = 0
     for url in sorted(set(before) & set(after)):
         old, new = before[url], after[url]
+        kpis = _kpi_changes(old.kpis, new.kpis)
+        kpi_columns = {k.column for k in new.kpis if k.column}
         queries = []
         for name in sorted(set(old.queries) | set(new.queries)):
             a, b = old.queries.get(name), new.queries.get(name)
             if a is not None and b is not None and a.digest == b.digest:
                 continue
-            old_rows = Counter(rows_of(before_id, url, name)) if a else Counter()
-            new_rows = Counter(rows_of(after_id, url, name)) if b else Counter()
+            old_list = rows_of(before_id, url, name) if a else []
+            new_list = rows_of(after_id, url, name) if b else []
+            old_rows, new_rows = Counter(old_list), Counter(new_list)
+            cells = []
+            if a and b and a.columns == b.columns and len(old_list) == len(new_list) == 1:
+                cells = [CellChange(c, x, y) for c, x, y in zip(b.columns, old_list[0], new_list[0])
+                         if x != y and c not in kpi_columns]
             queries.append(QueryChange(name, a.rows if a else 0, b.rows if b else 0,
-                                       sum((new_rows - old_rows).values()), sum((old_rows - new_rows).values())))
-        old_kpis = {k.label: k for k in old.kpis}
-        kpis = [KpiChange(k.label, old_kpis[k.label].value, k.value, k.fmt) for k in new.kpis
-                if k.label in old_kpis and old_kpis[k.label].value != k.value]
+                                       sum((new_rows - old_rows).values()), sum((old_rows - new_rows).values()),
+                                       cells))
         if queries or kpis:
             changed.append(PageChange(url, new.title, queries, kpis))
         else:
@@ -251,9 +345,22 @@ def compare(before: dict[str, PageSummary], after: dict[str, PageSummary], befor
     return Comparison(before_id, after_id, added, removed, changed, unchanged)
 
 
+def _kpi_changes(old: list[KpiValue], new: list[KpiValue]) -> list[KpiChange]:
+    """The KPIs whose value moved: the same KPI is the same key (or, in a manifest older than keys, label)."""
+    by_key = {k.key: k for k in old if k.key}
+    by_label = {k.label: k for k in old}
+    changes = []
+    for kpi in new:
+        before = by_key.get(kpi.key) if kpi.key and by_key else by_label.get(kpi.label)
+        if before is not None and before.value != kpi.value:
+            changes.append(KpiChange(kpi.label, before.value, kpi.value, kpi.fmt, kpi.down_is_good))
+    return changes
+
+
 def csv_rows(path: Path) -> list[tuple[str, ...]]:
-    """The rows of a version's CSV download, whatever the size of a cell (the csv module's default limit of
-    131,072 characters would make one big cell break the comparison of every later build)."""
+    """A download's rows as text, as the query gave them (without `download_csv`'s apostrophes), whatever the
+    size of a cell (the csv module's default limit of 131,072 characters would make one big cell break the
+    comparison of every later build)."""
     if csv.field_size_limit() < _NO_FIELD_LIMIT:
         csv.field_size_limit(_NO_FIELD_LIMIT)
     try:
@@ -261,18 +368,26 @@ def csv_rows(path: Path) -> list[tuple[str, ...]]:
             rows = list(csv.reader(handle))
     except (OSError, UnicodeDecodeError, csv.Error):
         return []
-    return [tuple(r) for r in rows[1:]]
+    return [tuple(raw_cell(c) for c in r) for r in rows[1:]]
 
 
 _NO_FIELD_LIMIT = 2**31 - 1  # the largest the csv module takes on every platform
 
 
 def csv_text(columns: tuple[str, ...], rows: tuple[tuple, ...]) -> str:
+    """CSV as RFC 4180 writes it: lines end in CRLF, so a cell holding a carriage return is quoted (with
+    LF line ends, Python's writer leaves it bare and the row splits in two when read back)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+def download_csv(columns: tuple[str, ...], rows: tuple[tuple, ...]) -> str:
+    """A query result as the page's CSV download: text cells a spreadsheet would run as formulas
+    (`=HYPERLINK(...)`, `@SUM(...)`, `-2+3`) start with an apostrophe; numbers and dates stay as they are."""
+    return csv_text(tuple(csv_cell(c) for c in columns), tuple(tuple(csv_cell(v) for v in row) for row in rows))
 
 
 def comparison_text(comparison: Comparison) -> str:
@@ -294,5 +409,6 @@ def comparison_text(comparison: Comparison) -> str:
             lines.append(f"    {kpi.text()}")
         for q in page.queries:
             lines.append(f"    query {q.name}: {q.rows_before} -> {q.rows_after} rows (+{q.added} / -{q.removed})")
+            lines += [f"      {c.column}: {c.before_text} -> {c.after_text}" for c in q.cells]
     lines.append(f"{comparison.unchanged_pages} pages unchanged")
     return "\n".join(lines)

@@ -56,6 +56,67 @@
     if (typeof a === typeof b) return a < b ? -1 : 1;
     return typeof a === "number" ? -1 : 1;
   }
+  // Totals of the rows a search or a dropdown leaves visible, in the column's format (as formats.py writes it).
+  function grouped(n, decimals) {
+    return n.toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  }
+  function money(symbol, decimals) {
+    return function (v) {
+      var text = grouped(Math.abs(v), decimals);
+      return (v < 0 && /[1-9]/.test(text) ? "-" : "") + symbol + text;
+    };
+  }
+  function scaled(symbol, divisor, suffix) {
+    return function (v) {
+      var s = Math.abs(v) / divisor;
+      var text = s < 100 ? grouped(s, 1).replace(/\.0$/, "") : grouped(s, 0);
+      return (v < 0 ? "-" : "") + symbol + text + suffix;
+    };
+  }
+  var FORMATS = {
+    usd: money("$", 2), usd0: money("$", 0), usdk: scaled("$", 1e3, "k"), usdm: scaled("$", 1e6, "M"),
+    eur: money("\u20ac", 2), pct: function (v) { return grouped(v * 100, 0) + "%"; },
+    pct1: function (v) { return grouped(v * 100, 1) + "%"; }, num0: function (v) { return grouped(v, 0); },
+    num1: function (v) { return grouped(v, 1); }, num2: function (v) { return grouped(v, 2); },
+    numk: function (v) {
+      var steps = [[1e9, "B"], [1e6, "M"], [1e3, "k"]];
+      for (var i = 0; i < steps.length; i++) if (Math.abs(v) >= steps[i][0]) return scaled("", steps[i][0], steps[i][1])(v);
+      return scaled("", 1, "")(v);
+    }
+  };
+  function formatTotal(v, fmt, isInt) {
+    if (fmt) return FORMATS[fmt](v);
+    if (isInt) return Math.abs(v) >= 10000 ? grouped(v, 0) : String(v);
+    if (Number.isInteger(v) && Math.abs(v) < 1e15) return grouped(v, 0);
+    return Math.abs(v) >= 1 ? grouped(v, 2) : String(Number(v.toPrecision(4)));
+  }
+  function totalsFollow(table, rows) {
+    var foot = table.tFoot && table.tFoot.rows[0];
+    if (!foot) return function () {};
+    var cells = Array.prototype.slice.call(foot.cells);
+    var label = foot.querySelector(".gtm-total-label");
+    var all = foot.getAttribute("data-rows") || String(rows.length);
+    var original = cells.map(function (td) { return td.textContent; });
+    // A format only Python knows (a format spec such as ",.3f"): the totals stay those of all rows, and say so.
+    var exact = cells.every(function (td) { var f = td.getAttribute("data-fmt"); return !f || FORMATS[f]; });
+    return function (shown, filtered) {
+      cells.forEach(function (td, index) {
+        if (!td.hasAttribute("data-fmt")) return;
+        if (!filtered || !exact) { td.textContent = original[index]; return; }
+        var sum = 0, any = false;
+        shown.forEach(function (r) {
+          var raw = r.cells[index] && r.cells[index].getAttribute("data-value");
+          if (raw !== null && raw !== "" && !isNaN(Number(raw))) { sum += Number(raw); any = true; }
+        });
+        td.textContent = any ? formatTotal(sum, td.getAttribute("data-fmt"), td.hasAttribute("data-int")) : "\u2013";
+      });
+      if (label) {
+        label.textContent = !filtered ? "Total" : exact ? "Total (" + shown.length + " of " + all + " rows)"
+          : "Total of all " + all + " rows";
+      }
+      foot.classList.toggle("gtm-filtered-total", filtered);
+    };
+  }
   document.querySelectorAll(".gtm-table").forEach(function (box) {
     var table = box.querySelector("table");
     var tbody = table && table.tBodies[0];
@@ -79,6 +140,7 @@
     if (tools.childNodes.length) box.insertBefore(tools, scroll);
     scroll.parentNode.insertBefore(pager, scroll.nextSibling);
 
+    var totals = totalsFollow(table, rows);
     var filterIndex = -1, filterValue = "";
     box._gtmFilter = function (column, value) {
       var heads = table.tHead ? Array.prototype.slice.call(table.tHead.rows[0].cells) : [];
@@ -98,6 +160,7 @@
       var start = pageSize ? page * pageSize : 0, end = pageSize ? start + pageSize : shown.length;
       rows.forEach(function (r) { r.hidden = true; });
       shown.slice(start, end).forEach(function (r) { r.hidden = false; });
+      totals(shown, Boolean(query || filterValue));
       pager.innerHTML = "";
       if (pages > 1 || query || filterValue) {
         var info = document.createElement("span");
