@@ -35,6 +35,8 @@ class Query:
     name: str
     sql: str
     line: int  # line of the opening fence
+    kind: str = "sql"  # "metrics": a ```metrics NAME fence, whose text is compiled to `sql` by metricfences.py
+    metrics: tuple[str, ...] = ()  # the metrics a compiled metrics fence asks for
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def parse_report(text: str, rel: str) -> Report:
         end = _fence_end(lines, i + 1, fence)
         content = lines[i + 1:end]
         opening = i + 1
-        if info[:1] == ["sql"] and len(info) >= 2:
+        if info[:1] in (["sql"], ["metrics"]) and len(info) >= 2:
             name = info[1]
             if not IDENTIFIER.match(name):
                 problems.append(Problem(rel, opening, f"query name '{name}' is not an identifier "
@@ -107,7 +109,7 @@ def parse_report(text: str, rel: str) -> Report:
                 problems.append(Problem(rel, opening, f"query '{name}' is defined twice "
                                         f"(first on line {first.line}); rename one of them"))
             else:
-                queries.append(Query(name, "\n".join(content), opening))
+                queries.append(Query(name, "\n".join(content), opening, info[0]))
             out.extend([""] * (end + 1 - i))
         elif info[:1] == ["checks"]:
             for offset, check_line in enumerate(content):
