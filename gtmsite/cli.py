@@ -233,6 +233,33 @@ def versions_prune(keep: int = typer.Option(..., "--keep", min=1, help="How many
     _run(action, debug, builds=False)
 
 
+metrics_app = typer.Typer(help="The metrics of sources/metrics.yml: list them, or compute them.", no_args_is_help=True)
+app.add_typer(metrics_app, name="metrics")
+
+
+@metrics_app.command("list")
+def metrics_list(project: Path = ProjectOption, debug: bool = DebugOption) -> None:
+    """Every metric: name, label, type, format, dataset and owner."""
+    from .metricquery import list_metrics
+
+    _run(lambda: typer.echo(list_metrics(project)), debug, builds=False)
+
+
+@metrics_app.command("query")
+def metrics_query(names: list[str] = typer.Argument(..., help="The metrics to compute."),
+                  by: list[str] = typer.Option([], "--by", help="Group by this column (repeat for several)."),
+                  grain: str | None = typer.Option(None, "--grain", help="Per day, week, month, quarter or year."),
+                  where: str | None = typer.Option(None, "--where", help="An SQL condition applied to each dataset."),
+                  project: Path = ProjectOption,
+                  limit: int = typer.Option(50, "--limit", help="Rows to print (0 = all)."),
+                  sql: bool = typer.Option(False, "--sql", help="Print the compiled SQL instead of running it."),
+                  debug: bool = DebugOption) -> None:
+    """Compute metrics from the project's data, grouped by columns and a time grain."""
+    from .metricquery import query_metrics
+
+    _run(lambda: typer.echo(query_metrics(project, names, by, grain, where, limit, sql)), debug, builds=False)
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"gtmsite {__version__}")

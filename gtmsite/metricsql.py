@@ -88,13 +88,16 @@ def validate_request(request: MetricRequest, catalog: MetricCatalog) -> None:
             raise SiteError(f"by: '{column}' is not a column name")
         if column in request.metrics or column == request.grain:
             raise SiteError(f"by: column '{column}' has the name of a metric or of the grain; rename it in a model")
-    for leaf in catalog.leaves(request.metrics):
+    leaves = catalog.leaves(request.metrics)
+    several = len({leaf.dataset for leaf in leaves}) > 1
+    for leaf in leaves:
         dataset = catalog.datasets[leaf.dataset]
         for column in request.by:
             if dataset.dimensions is not None and column not in dataset.dimensions:
                 raise SiteError(f"by: dataset '{dataset.name}' (of metric '{leaf.name}') has no dimension '{column}' "
-                                f"(its dimensions: {', '.join(dataset.dimensions) or 'none'}); metrics of several "
-                                "datasets can only be grouped by columns they all have")
+                                f"(its dimensions: {', '.join(dataset.dimensions) or 'none'})"
+                                + ("; metrics of several datasets can only be grouped by columns they all have"
+                                   if several else ""))
         if request.grain and not catalog.time_of(leaf):
             raise SiteError(f"grain: metric '{leaf.name}' has no time column (dataset '{dataset.name}' declares "
                             "none): add `time:` to the metric or its dataset, or drop the grain")

@@ -16,6 +16,7 @@ from pathlib import Path
 from .build import Builder, BuildResult, Log, _quiet
 from .config import Config, load_config
 from .errors import BuildFailed, ConfigError
+from .metricfences import Definitions, metric_hashes
 from .output import Writer
 from .publish import LOCK_FILE, VERSIONS_FILE, publish_lock, publish_version, read_versions, staging_folder, tidy
 from .versions import (
@@ -106,14 +107,17 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             result = _successful(builder.run())
             existing = {v["id"] for v in versions} | {p.name for p in (target / "v").glob("*")}
             version_id = next_version_id(existing, builder.now, label or config.label)
-            summaries = page_summaries(result)
+            definitions = Definitions(builder.sources)
+            summaries = page_summaries(result, definitions)
             comparison = compare(before, {s.url: s for s in summaries}, previous, version_id,
                                  lambda vid, url, query: _rows(target, staging, version_id, vid, url, query))
             counts = result.check_counts()
             record = VersionRecord(
                 id=version_id, label=label or config.label or builder.now.strftime("%Y-%m-%d %H:%M UTC"),
                 created=builder.now.isoformat(timespec="seconds"), git_commit=git_commit(config.project),
-                data_fingerprint=result.fingerprint, pages=len(result.pages), checks=counts, previous=previous)
+                data_fingerprint=result.fingerprint, pages=len(result.pages), checks=counts, previous=previous,
+                metrics=metric_hashes(builder.catalog),
+                queries=definitions.all_queries({p.report.rel: p.report for p in result.pages if p.report}.values()))
             builder.render_extra("/_changes/", "What changed", "changes.html", comparison=comparison, record=record)
             builder.render_extra("/_checks/", "Data checks", "checks.html", checks=result.checks, record=record)
             builder.writer.write("_version.json", manifest_json(summaries, record))
@@ -129,7 +133,7 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
                 shutil.rmtree(staging, ignore_errors=True)
 
 
-def page_summaries(result: BuildResult) -> list[PageSummary]:
+def page_summaries(result: BuildResult, definitions: Definitions | None = None) -> list[PageSummary]:
     summaries = []
     for outcome in result.outcomes:
         if outcome.reused is not None:
@@ -138,12 +142,14 @@ def page_summaries(result: BuildResult) -> list[PageSummary]:
         queries = {name: QuerySummary(len(r.rows), list(r.columns), result_digest(r.columns, r.types, r.rows))
                    for name, r in outcome.results.items() if not r.failed}
         kpis, seen = [], {}
+        report = outcome.page.report
+        defined = definitions.of(report) if definitions is not None and report is not None else {}
         for kpi in outcome.kpis:
             label = kpi.label or f"{kpi.query}.{kpi.column}"
             seen[label] = seen.get(label, 0) + 1
             if seen[label] > 1:
                 label = f"{label} #{seen[label]}"
-            kpis.append(KpiValue(label, json_safe(kpi.value), kpi.fmt))
+            kpis.append(KpiValue(label, json_safe(kpi.value), kpi.fmt, defined.get(kpi.query, ""), kpi.metric))
         summaries.append(PageSummary(outcome.page.url, outcome.page.title, queries, kpis, outcome.key))
     return summaries
 

@@ -32,6 +32,8 @@ class KpiValue:
     label: str  # "big_value pipeline.amount"
     value: Any
     fmt: str | None
+    definition: str = ""  # hash of the query (and metric) definition behind the value (metricfences.Definitions)
+    metric: str = ""  # the metric of sources/metrics.yml the value is, if any
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class VersionRecord:
     checks: dict[str, int]
     aliases: list[str] = field(default_factory=list)
     previous: str | None = None
+    metrics: dict[str, str] = field(default_factory=dict)  # metric name -> definition hash
+    queries: dict[str, str] = field(default_factory=dict)  # "reports/x.md#query" -> definition hash
 
 
 def result_digest(columns: tuple, types: tuple, rows: tuple) -> str:
@@ -130,6 +134,8 @@ class KpiChange:
     before: Any
     after: Any
     fmt: str | None
+    cause: str = ""  # "definition changed" | "data changed" | "" (the older version did not record it)
+    metric: str = ""
 
     @property
     def delta(self) -> float | None:
@@ -159,11 +165,12 @@ class KpiChange:
 
     def text(self) -> str:
         before, after = format_value(self.before, self.fmt), format_value(self.after, self.fmt)
+        cause = f" [{self.cause}]" if self.cause else ""
         if self.delta is None:
-            return f"{self.label}: {before} -> {after}"
+            return f"{self.label}: {before} -> {after}{cause}"
         sign = "+" if self.relative and self.relative > 0 else ""
         rel = f", {sign}{self.relative * 100:.1f}%" if self.relative is not None else ""
-        return f"{self.label}: {before} -> {after} ({self.delta_text}{rel})"
+        return f"{self.label}: {before} -> {after} ({self.delta_text}{rel}){cause}"
 
 
 @dataclass(frozen=True)
@@ -207,13 +214,21 @@ def compare(before: dict[str, PageSummary], after: dict[str, PageSummary], befor
             queries.append(QueryChange(name, a.rows if a else 0, b.rows if b else 0,
                                        sum((new_rows - old_rows).values()), sum((old_rows - new_rows).values())))
         old_kpis = {k.label: k for k in old.kpis}
-        kpis = [KpiChange(k.label, old_kpis[k.label].value, k.value, k.fmt) for k in new.kpis
-                if k.label in old_kpis and old_kpis[k.label].value != k.value]
+        kpis = [KpiChange(k.label, old_kpis[k.label].value, k.value, k.fmt, change_cause(old_kpis[k.label], k),
+                          k.metric)
+                for k in new.kpis if k.label in old_kpis and old_kpis[k.label].value != k.value]
         if queries or kpis:
             changed.append(PageChange(url, new.title, queries, kpis))
         else:
             unchanged += 1
     return Comparison(before_id, after_id, added, removed, changed, unchanged)
+
+
+def change_cause(old: KpiValue, new: KpiValue) -> str:
+    """Why a KPI moved: its definition (query text, models or metric definition) changed, or only the data."""
+    if not old.definition or not new.definition:
+        return ""
+    return "definition changed" if old.definition != new.definition else "data changed"
 
 
 def csv_rows(path: Path) -> list[tuple[str, ...]]:
