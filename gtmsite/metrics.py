@@ -160,7 +160,8 @@ def parse_metrics(text: str, tables: frozenset[str] | set[str]) -> tuple[MetricC
         if key not in ("datasets", "metrics"):
             problem(data.line_of(key), f"unknown section '{key}': expected datasets or metrics")
     datasets = _datasets(data.get("datasets"), data.line_of("datasets"), tables, problem)
-    metrics = _metrics(data.get("metrics"), data.line_of("metrics"), datasets, problem)
+    declared = set(data["datasets"]) if isinstance(data.get("datasets"), dict) else set()
+    metrics = _metrics(data.get("metrics"), data.line_of("metrics"), datasets, declared, problem)
     _check_cycles(metrics, problem)
     if problems:
         return MetricCatalog(), problems
@@ -225,7 +226,9 @@ def _datasets(raw: Any, line: int, tables: frozenset[str] | set[str], problem: A
     return out
 
 
-def _metrics(raw: Any, line: int, datasets: dict[str, Dataset], problem: Any) -> dict[str, Metric]:
+def _metrics(raw: Any, line: int, datasets: dict[str, Dataset], declared: set[str], problem: Any
+             ) -> dict[str, Metric]:
+    """The metrics; one naming a dataset that is declared but has its own error is left out silently."""
     if raw is None:
         problem(line if line > 1 else 1, "expected a `metrics:` section naming at least one metric")
         return {}
@@ -242,14 +245,14 @@ def _metrics(raw: Any, line: int, datasets: dict[str, Dataset], problem: Any) ->
         if not isinstance(spec, LocatedMap):
             problem(where, f"metric '{name}': expected a mapping such as {{dataset: ..., agg: sum, expr: ...}}")
             continue
-        metric = _metric(name, spec, where, names, datasets, problem)
+        metric = _metric(name, spec, where, names, datasets, declared, problem)
         if metric is not None:
             out[name] = metric
     return out
 
 
 def _metric(name: str, spec: LocatedMap, where: int, names: set[str], datasets: dict[str, Dataset],
-            problem: Any) -> Metric | None:
+            declared: set[str], problem: Any) -> Metric | None:
     failed: list[str] = []
 
     def fail(key: str, message: str) -> None:
@@ -289,6 +292,8 @@ def _metric(name: str, spec: LocatedMap, where: int, names: set[str], datasets: 
             text("time", "a column name")
         if dataset is None:
             fail("", f"expected `dataset:` (one of: {', '.join(sorted(datasets)) or 'none defined'})")
+        elif dataset in declared and dataset not in datasets:
+            failed.append("its dataset has an error")
         elif dataset not in datasets:
             fail("dataset", f"unknown dataset '{dataset}' (datasets: {', '.join(sorted(datasets)) or 'none'})")
         if agg is None:

@@ -110,6 +110,7 @@ def _html_changes(page: str) -> tuple[set, set, list[str]]:
     for section in re.findall(r'<section class="change">(.*?)</section>', page, re.S):
         title = re.search(r"<h3><a [^>]*>(.*?)</a></h3>", section).group(1)
         for row in re.findall(r"<tr><td>(.*?)</td></tr>", section, re.S):
+            row = re.sub(r' <span class="kpi-cause[^"]*">[^<]*</span>', "", row)  # why it moved: test_metrics.py
             cells = [htmllib.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.split(r"</td>\s*<td[^>]*>", row)]
             kpis.add((title, *cells))
         for item in re.findall(r"<li>query (.*?)</li>", section, re.S):
@@ -130,7 +131,7 @@ def _terminal_changes(text: str) -> tuple[set, set, list[str]]:
             title = m.group(1)
         elif m := re.fullmatch(r"    query (\w+): (\d+) -> (\d+) rows \(\+(\d+) / -(\d+)\)", line):
             queries.add((title, m.group(1), *map(int, m.groups()[1:])))
-        elif m := re.fullmatch(r"    (.+): (\S+) -> (\S+) \((\S+), (\S+)\)", line):
+        elif m := re.fullmatch(r"    (.+): (\S+) -> (\S+) \((\S+), (\S+)\)(?: \[[a-z ]+\])?", line):
             label, before, after, delta, relative = m.groups()
             kpis.add((title, label, before, after, f"{delta} ({relative})"))  # as the page writes it
     return kpis, queries, new
