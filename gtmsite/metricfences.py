@@ -186,7 +186,8 @@ def glossary(catalog: MetricCatalog, pages: Iterable[Any]) -> list[GlossaryEntry
     """One entry per metric, in the order of metrics.yml, with the pages whose metrics fences ask for it
     (a templated report is listed once, by its folder)."""
     users: dict[str, dict[str, str]] = {name: {} for name in catalog.metrics}
-    templated_seen: dict[str, int] = {}
+    pages = list(pages)
+    titles = {page.url: page.title for page in pages}
     for page in pages:
         report = getattr(page, "report", None)
         if report is None:
@@ -196,8 +197,8 @@ def glossary(catalog: MetricCatalog, pages: Iterable[Any]) -> list[GlossaryEntry
             continue
         url, title = page.url, page.title
         if page.templated:
-            templated_seen[report.rel] = templated_seen.get(report.rel, 0) + 1
-            url, title = page.section, f"{report.rel.removeprefix('reports/')} (one page per value)"
+            url = page.section
+            title = f"{titles.get(url, report.rel)} (every {report.param} page)"
         for name in asked:
             users[name].setdefault(url, title)
     entries = []

@@ -4,6 +4,7 @@
     by: [segment]
     grain: quarter          # day | week | month | quarter | year (DuckDB's date_trunc; weeks start on Monday)
     where: "region = 'EMEA'"
+    since: 2025-01-01       # optional: each metric's own time column >= since (and < until)
 
 The simple metrics behind the request are aggregated per dataset (and, with a grain, per time column)
 in one subquery each, grouped by the `by` columns and the period; the subqueries are joined on those
@@ -13,6 +14,7 @@ always a ratio of sums, never an average of ratios.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from .errors import SiteError
@@ -20,7 +22,7 @@ from .metrics import AGGREGATES, GRAINS, Metric, MetricCatalog, metric_refs
 from .sqltext import IDENTIFIER, quote_ident, quote_table
 from .yamlnodes import LocatedList, LocatedMap, YamlSyntaxError, load_located
 
-_FENCE_KEYS = ("metrics", "by", "grain", "where")
+_FENCE_KEYS = ("metrics", "by", "grain", "where", "since", "until")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class MetricRequest:
     by: tuple[str, ...] = ()
     grain: str | None = None
     where: str | None = None
+    since: dt.date | None = None  # on each metric's own time column: since <= time < until
+    until: dt.date | None = None
 
 
 class RequestError(SiteError):
@@ -56,13 +60,26 @@ def parse_request(text: str, catalog: MetricCatalog, first_line: int = 1) -> Met
     where = data.get("where")
     if where is not None and not isinstance(where, str):
         raise RequestError(f"where: expected an SQL condition as a string, got {where!r}", line=data.line_of("where"))
-    request = MetricRequest(metrics, by, grain, where)
+    since, until = (_date(data, key) for key in ("since", "until"))
+    request = MetricRequest(metrics, by, grain, where, since, until)
     try:
         validate_request(request, catalog)
     except SiteError as exc:
         key = "by" if exc.message.startswith("by:") else "grain" if exc.message.startswith("grain:") else "metrics"
         raise RequestError(exc.message, line=data.line_of(key)) from None
     return request
+
+
+def _date(data: LocatedMap, key: str) -> dt.date | None:
+    value = data.get(key)
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise RequestError(f"{key}: expected a date such as 2025-01-01, got {value!r}", line=data.line_of(key))
 
 
 def _names(data: LocatedMap, key: str) -> tuple[str, ...]:
@@ -98,7 +115,7 @@ def validate_request(request: MetricRequest, catalog: MetricCatalog) -> None:
                                 f"(its dimensions: {', '.join(dataset.dimensions) or 'none'})"
                                 + ("; metrics of several datasets can only be grouped by columns they all have"
                                    if several else ""))
-        if request.grain and not catalog.time_of(leaf):
+        if (request.grain or request.since or request.until) and not catalog.time_of(leaf):
             raise SiteError(f"grain: metric '{leaf.name}' has no time column (dataset '{dataset.name}' declares "
                             "none): add `time:` to the metric or its dataset, or drop the grain")
 
@@ -109,7 +126,8 @@ def compile_request(request: MetricRequest, catalog: MetricCatalog) -> str:
     keys = list(request.by) + ([request.grain] if request.grain else [])
     groups: dict[tuple[str, str | None], list[Metric]] = {}
     for leaf in catalog.leaves(request.metrics):
-        groups.setdefault((leaf.dataset, catalog.time_of(leaf) if request.grain else None), []).append(leaf)
+        timed = request.grain or request.since or request.until
+        groups.setdefault((leaf.dataset, catalog.time_of(leaf) if timed else None), []).append(leaf)
     ctes = [f"{quote_ident(f'm{i}')} as (\n{_group_sql(catalog, dataset, time, leaves, request)}\n)"
             for i, ((dataset, time), leaves) in enumerate(groups.items(), start=1)]
     joined = len(groups) > 1
@@ -130,8 +148,15 @@ def _group_sql(catalog: MetricCatalog, dataset_name: str, time: str | None, leav
         select.append(f"cast(date_trunc('{request.grain}', {time}) as date) as {quote_ident(request.grain)}")
     select += [f"{_aggregate(leaf)} as {quote_ident(leaf.name)}" for leaf in leaves]
     conditions = [f"({request.where})"] if request.where else []
+    if all(leaf.filter for leaf in leaves):  # rows no metric counts make no group (an open deal's future close date)
+        conditions.append("(" + " or ".join(f"({leaf.filter})" for leaf in leaves) + ")" if len(leaves) > 1
+                          else f"({leaves[0].filter})")
     if request.grain:
         conditions.append(f"({time}) is not null")
+    if request.since:
+        conditions.append(f"({time}) >= date '{request.since.isoformat()}'")
+    if request.until:
+        conditions.append(f"({time}) < date '{request.until.isoformat()}'")
     where = f"\n  where {' and '.join(conditions)}" if conditions else ""
     group = "\n  group by all" if request.by or request.grain else ""
     return f"  select {', '.join(select)}\n  from {quote_table(dataset.table)}{where}{group}"
