@@ -426,3 +426,37 @@ def test_metrics_commands_without_metrics_yml_say_so(site):
     result = run_cli("metrics", "list", "--project", site())
     assert result.exit_code == 2
     assert "sources/metrics.yml: no metrics defined" in result.stderr
+
+
+def test_weeks_start_on_monday_and_since_until_bound_each_metrics_time_column(tmp_path):
+    project = metrics_site(tmp_path, {"reports/index.md": """
+        # Weeks
+
+        ```metrics weekly
+        metrics: [pipeline, deals_won]
+        grain: week
+        since: 2026-01-05
+        until: 2026-02-01
+        ```
+
+        {{ table(weekly) }}
+    """})
+    build_ok(project)
+    rows = [(r["week"], r["pipeline"], r["deals_won"]) for r in data_rows(project, "index", "weekly")]
+    # pipeline by creation date (deal 1, created on Friday 2026-01-02, is before `since`);
+    # deals won by close date (deal 1 closed on Tuesday 2026-01-20: the week of Monday 2026-01-19)
+    assert rows == [("2026-01-05", "500", "0"), ("2026-01-12", "400", "0"), ("2026-01-19", "250", "1")]
+
+
+def test_a_yaml_mistake_in_metrics_yml_names_its_line(tmp_path):
+    project = metrics_site(tmp_path, {"reports/index.md": "# Home\n"},
+                           metrics="datasets:\n  deals: {table: deals\nmetrics: {}\n")
+    errors = _errors(project)
+    assert len(errors) == 1 and errors[0].startswith("sources/metrics.yml:3: not valid YAML: "), errors
+
+
+def test_check_runs_the_metrics_and_writes_nothing(tmp_path):
+    project = metrics_site(tmp_path, {"reports/index.md": "# Home\n\n```metrics t\nmetrics: [cac]\n```\n"})
+    result = run_cli("check", "--project", project)
+    assert result.exit_code == 0, result.output
+    assert "checked 1 pages" in result.stdout and not (project / "build").exists()
