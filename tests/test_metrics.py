@@ -227,7 +227,7 @@ def test_the_glossary_lists_every_metric_with_its_definition_sql_and_pages(tmp_p
     assert 'sum(amount) as "pipeline"' in htmllib.unescape(entry)
     assert '<a href="../pipeline/">Pipeline</a>' in entry and "Metrics Site" not in entry
     cac = re.search(r'id="metric-cac">(.*?)</section>', glossary, re.S).group(1)
-    assert "computed from spend, new_customers" in cac and "good news" in cac
+    assert "computed from spend, new_customers" in cac and "<dd>lower</dd>" in cac
     assert '<a href="../">Metrics Site</a>' in cac
     assert "no page yet" in re.search(r'id="metric-deals_won">(.*?)</section>', glossary, re.S).group(1)
     assert '<a class="metrics-link" href="_metrics/">Metrics</a>' in page(project)
