@@ -260,6 +260,24 @@ def metrics_query(names: list[str] = typer.Argument(..., help="The metrics to co
     _run(lambda: typer.echo(query_metrics(project, names, by, grain, where, limit, sql)), debug, builds=False)
 
 
+@metrics_app.command("export")
+def metrics_export(project: Path = ProjectOption,
+                   fmt: str = typer.Option("ossie", "--format", help="The interchange format: ossie (Apache Ossie)."),
+                   output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of printing."),
+                   debug: bool = DebugOption) -> None:
+    """The metric definitions in an interchange format other tools read (Apache Ossie YAML)."""
+    from .metricquery import export_metrics
+
+    def action() -> None:
+        text = export_metrics(project, fmt)
+        if output is None:
+            typer.echo(text)
+            return
+        output.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"wrote {output}")
+    _run(action, debug, builds=False)
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"gtmsite {__version__}")

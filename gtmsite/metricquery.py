@@ -42,6 +42,16 @@ def list_metrics(project: Path) -> str:
     return text_table(["name", "label", "type", "format", "dataset", "owner"], rows, 0)
 
 
+def export_metrics(project: Path, fmt: str) -> str:
+    """The metrics in an interchange format (only `ossie`, Apache Ossie YAML, for now)."""
+    if fmt != "ossie":
+        raise ConfigError(f"--format: expected ossie, got '{fmt}'")
+    from .metricexport import ossie_yaml
+
+    config = load_config(project)
+    return ossie_yaml(load_catalog(config), config.title, config.description).rstrip("\n")
+
+
 def query_metrics(project: Path, names: list[str], by: list[str], grain: str | None, where: str | None,
                   limit: int = 50, show_sql: bool = False) -> str:
     """The metrics, grouped as asked, computed from the project's data (or just the SQL with `show_sql`)."""

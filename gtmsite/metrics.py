@@ -39,7 +39,8 @@ _KEYS = {"simple": _COMMON_KEYS | {"dataset", "agg", "expr", "filter", "time"},
          "derived": _COMMON_KEYS | {"expr"}}
 # Words a derived metric's expression may use besides metric names and function calls.
 SQL_WORDS = {"and", "or", "not", "null", "is", "case", "when", "then", "else", "end", "true", "false", "cast", "as",
-             "double", "integer", "bigint", "decimal", "float", "numeric", "between", "in", "distinct", "from"}
+             "double", "integer", "bigint", "decimal", "float", "numeric", "between", "in", "distinct", "from",
+             "date", "timestamp", "interval", "like", "ilike"}
 _WORD = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")+\"|[A-Za-z_][A-Za-z0-9_]*")
 
 
