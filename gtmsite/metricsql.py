@@ -128,10 +128,10 @@ def compile_request(request: MetricRequest, catalog: MetricCatalog) -> str:
     for leaf in catalog.leaves(request.metrics):
         timed = request.grain or request.since or request.until
         groups.setdefault((leaf.dataset, catalog.time_of(leaf) if timed else None), []).append(leaf)
-    ctes = [f"{quote_ident(f'm{i}')} as (\n{_group_sql(catalog, dataset, time, leaves, request)}\n)"
+    ctes = [f"{quote_ident(f'm-{i}')} as (\n{_group_sql(catalog, dataset, time, leaves, request)}\n)"
             for i, ((dataset, time), leaves) in enumerate(groups.items(), start=1)]
     joined = len(groups) > 1
-    names = [quote_ident(f"m{i}") for i in range(1, len(groups) + 1)]
+    names = [quote_ident(f"m-{i}") for i in range(1, len(groups) + 1)]
     using = f" using ({', '.join(map(quote_ident, keys))})" if keys else ""
     source = names[0] + "".join(f"\nfull join {n}{using}" if keys else f"\ncross join {n}" for n in names[1:])
     columns = [quote_ident(k) for k in keys]

@@ -494,3 +494,22 @@ def test_metrics_export_writes_an_ossie_semantic_model(tmp_path):
                                              "owner": "Marketing"}
     unknown = run_cli("metrics", "export", "--format", "lookml", "--project", project)
     assert unknown.exit_code == 2 and "--format: expected ossie, got 'lookml'" in unknown.stderr
+
+
+def test_a_metrics_fence_may_read_another_query_of_the_page_in_its_where(tmp_path):
+    project = metrics_site(tmp_path, {"reports/index.md": """
+        # Home
+
+        ```metrics paid
+        metrics: [spend, win_rate]
+        where: "channel in (select channel from m1)"
+        ```
+
+        ```sql m1
+        select 'Paid' as channel
+        ```
+
+        {{ value(paid, "spend") }} / {{ value(paid, "win_rate") }}
+    """})
+    build_ok(project)
+    assert "$1,300 / 40.0%" in re.sub(r"<[^>]+>", "", article(page(project)))
