@@ -132,12 +132,26 @@ def compile_request(request: MetricRequest, catalog: MetricCatalog) -> str:
             for i, ((dataset, time), leaves) in enumerate(groups.items(), start=1)]
     joined = len(groups) > 1
     names = [quote_ident(f"m-{i}") for i in range(1, len(groups) + 1)]
-    using = f" using ({', '.join(map(quote_ident, keys))})" if keys else ""
-    source = names[0] + "".join(f"\nfull join {n}{using}" if keys else f"\ncross join {n}" for n in names[1:])
-    columns = [quote_ident(k) for k in keys]
+    source = names[0] + "".join(_join(names[:i], name, keys) for i, name in enumerate(names[1:], start=1))
+    columns = [f"{_key(names, k)} as {quote_ident(k)}" for k in keys]
     columns += [f"{_expression(catalog, name, joined)} as {quote_ident(name)}" for name in request.metrics]
-    order = f"\norder by {', '.join(f'{quote_ident(k)} nulls last' for k in ([request.grain] if request.grain else []) + list(request.by))}" if keys else ""  # noqa: E501
+    sort = ([request.grain] if request.grain else []) + list(request.by)  # periods first, then the groups
+    order = "\norder by " + ", ".join(f"{quote_ident(k)} nulls last" for k in sort) if sort else ""
     return f"with {', '.join(ctes)}\nselect {', '.join(columns)}\nfrom {source}{order}"
+
+
+def _key(names: list[str], key: str) -> str:
+    """A group column of the joined subqueries: whichever of them has the group."""
+    columns = [f"{n}.{quote_ident(key)}" for n in names]
+    return columns[0] if len(columns) == 1 else f"coalesce({', '.join(columns)})"
+
+
+def _join(before: list[str], name: str, keys: list[str]) -> str:
+    """Another subquery joined on the groups so far; a null group (no segment) matches a null group."""
+    if not keys:
+        return f"\ncross join {name}"
+    on = " and ".join(f"{_key(before, k)} is not distinct from {name}.{quote_ident(k)}" for k in keys)
+    return f"\nfull join {name} on {on}"
 
 
 def _group_sql(catalog: MetricCatalog, dataset_name: str, time: str | None, leaves: list[Metric],

@@ -8,7 +8,7 @@ import re
 
 import pytest
 from conftest import article, build_ok, page
-from metricsite import build_errors, data_rows, metrics_site
+from metricsite import DEALS, build_errors, data_rows, metrics_site
 
 
 def test_a_ratio_is_a_ratio_of_sums_not_an_average_of_ratios(tmp_path):
@@ -176,3 +176,22 @@ def test_a_metrics_fence_without_metrics_yml_says_where_to_define_them(site):
     project = site({"reports/index.md": "# Home\n\n```metrics m\nmetrics: [x]\n```\n"})
     assert build_errors(project) == ["reports/index.md:3: metrics 'm': there is no sources/metrics.yml: define the "
                                 "metrics there first (see the README, Metrics)"]
+
+
+def test_a_null_group_is_one_group_across_the_joined_subqueries(tmp_path):
+    deals = DEALS + "9,A9,Paid,,700,2026-01-03,2026-01-25,true,true\n"  # no segment
+    project = metrics_site(tmp_path, {"reports/index.md": """
+        # Segments
+
+        ```metrics by_segment
+        metrics: [pipeline, deals_won]
+        by: [segment]
+        since: 2026-01-01
+        ```
+
+        {{ table(by_segment) }}
+    """}, deals=deals)
+    build_ok(project)
+    rows = [(r["segment"], r["pipeline"], r["deals_won"]) for r in data_rows(project, "index", "by_segment")]
+    # pipeline by creation date, deals won by close date: two subqueries, one row per segment
+    assert rows == [("Enterprise", "2300", "1"), ("SMB", "1000", "2"), ("", "700", "1")]
