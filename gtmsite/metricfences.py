@@ -64,7 +64,8 @@ def compile_fences(reports: list[Report], catalog: MetricCatalog, catalog_ok: bo
                 continue
             try:
                 request = _request(query.sql, catalog, query.line)
-                queries.append(replace(query, sql=compile_request(request, catalog), metrics=request.metrics))
+                queries.append(replace(query, sql=compile_request(request, catalog), metrics=request.metrics,
+                                       definition=_request_definition(request, catalog)))
             except SiteError as exc:
                 problems.append(Problem(report.rel, exc.line or query.line, f"metrics '{query.name}': {exc.message}"))
         out.append(_with_hash(replace(report, queries=tuple(queries)), catalog.digest))
@@ -75,6 +76,13 @@ def _request(text: str, catalog: MetricCatalog, line: int) -> MetricRequest:
     if not catalog.digest:
         raise SiteError(f"there is no {METRICS_FILE}: define the metrics there first (see the README, Metrics)")
     return parse_request(text, catalog, line + 1)
+
+
+def _request_definition(request: MetricRequest, catalog: MetricCatalog) -> str:
+    """What a fence computes, independent of the SQL gtmsite compiles it to (which may change between
+    releases without any definition changing)."""
+    metrics = [(name, catalog.metrics[name].definition) for name in request.metrics]
+    return _hash(repr((metrics, request.by, request.grain, request.where, request.since, request.until)))
 
 
 def _with_hash(report: Report, extra: str) -> Report:
@@ -146,10 +154,11 @@ class Definitions:
         def define(name: str, trail: frozenset[str]) -> str:
             if name in done:
                 return done[name]
-            sql = by_name[name].sql
+            query = by_name[name]
+            sql = query.sql
             upstream = referenced_names(sql, set(by_name) - trail - {name})
             models = referenced_names(sql, set(self._models)) - set(by_name)
-            text = sql + "".join(f"\0q:{u}={define(u, trail | {name})}" for u in sorted(upstream))
+            text = (query.definition or sql) + "".join(f"\0q:{u}={define(u, trail | {name})}" for u in sorted(upstream))
             text += "".join(f"\0m:{m}={self.model(m)}" for m in sorted(models))
             done[name] = _hash(text)
             return done[name]

@@ -37,6 +37,7 @@ class Query:
     line: int  # line of the opening fence
     kind: str = "sql"  # "metrics": a ```metrics NAME fence, whose text is compiled to `sql` by metricfences.py
     metrics: tuple[str, ...] = ()  # the metrics a compiled metrics fence asks for
+    definition: str = ""  # a compiled metrics fence: what it asks for and those metrics' definitions (not its SQL)
 
 
 @dataclass(frozen=True)

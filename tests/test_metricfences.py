@@ -94,6 +94,8 @@ def test_what_changed_tells_a_definition_change_from_a_data_change(tmp_path):
     # data only: deal 2 is won now, and a new open deal adds pipeline
     (project / "sources/deals.csv").write_text(DEALS.replace("2026-02-03,false,true", "2026-02-03,true,true")
                                                + "9,A9,Paid,SMB,500,2026-02-26,,false,false\n")
+    # and a new description: words about a metric are not its definition
+    (project / "sources/metrics.yml").write_text(METRICS_YML.replace("Deals won per deal closed.", "Won / closed."))
     build_ok(project, "--label", "two")
     # definition only: a deal counts as won only from 500 up; the SQL query's text changes too
     (project / "sources/metrics.yml").write_text(METRICS_YML.replace('filter: "is_won", time', 'filter: "is_won and '
