@@ -198,6 +198,7 @@ def versions_diff(a: str = typer.Argument(..., help="The older version id."),
                   project: Path = ProjectOption, output: Path | None = OutputOption,
                   debug: bool = DebugOption) -> None:
     """What changed between two versions: pages, query results, rows and KPIs."""
+    from .metricfences import definition_changes
     from .publish import read_versions
     from .versions import compare, comparison_text, csv_rows, read_manifest
 
@@ -217,6 +218,10 @@ def versions_diff(a: str = typer.Argument(..., help="The older version id."),
         comparison = compare(read_manifest(root / "v" / resolved[0]), read_manifest(root / "v" / resolved[1]),
                              resolved[0], resolved[1], rows)
         typer.echo(comparison_text(comparison))
+        records = {v["id"]: v for v in read_versions(root)}
+        for name, change in definition_changes(records[resolved[0]].get("metrics"),
+                                               records[resolved[1]].get("metrics") or {}):
+            typer.echo(f"metric {name}: {change}")
     _run(action, debug, builds=False)
 
 

@@ -175,6 +175,16 @@ def metric_hashes(catalog: MetricCatalog) -> dict[str, str]:
     return {name: m.definition for name, m in sorted(catalog.metrics.items())}
 
 
+def definition_changes(before: dict[str, str] | None, after: dict[str, str]) -> list[tuple[str, str]]:
+    """(metric, "new" | "definition changed" | "removed") between two versions' metric hashes
+    (versions.json `metrics`); nothing when the older version did not record them."""
+    if before is None:
+        return []
+    changes = [(name, "new" if name not in before else "definition changed") for name, digest in after.items()
+               if before.get(name) != digest]
+    return sorted(changes + [(name, "removed") for name in before if name not in after])
+
+
 def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

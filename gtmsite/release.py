@@ -16,7 +16,7 @@ from pathlib import Path
 from .build import Builder, BuildResult, Log, _quiet
 from .config import Config, load_config
 from .errors import BuildFailed, ConfigError
-from .metricfences import Definitions, metric_hashes
+from .metricfences import Definitions, definition_changes, metric_hashes
 from .output import Writer
 from .publish import LOCK_FILE, VERSIONS_FILE, publish_lock, publish_version, read_versions, staging_folder, tidy
 from .versions import (
@@ -118,7 +118,9 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
                 data_fingerprint=result.fingerprint, pages=len(result.pages), checks=counts, previous=previous,
                 metrics=metric_hashes(builder.catalog),
                 queries=definitions.all_queries({p.report.rel: p.report for p in result.pages if p.report}.values()))
-            builder.render_extra("/_changes/", "What changed", "changes.html", comparison=comparison, record=record)
+            metric_changes = definition_changes(versions[0].get("metrics") if versions else None, record.metrics)
+            builder.render_extra("/_changes/", "What changed", "changes.html", comparison=comparison, record=record,
+                                 metric_changes=metric_changes)
             builder.render_extra("/_checks/", "Data checks", "checks.html", checks=result.checks, record=record)
             builder.writer.write("_version.json", manifest_json(summaries, record))
             builder.writer.write("_pages.json", json.dumps(sorted(p.url for p in result.pages)))

@@ -111,9 +111,17 @@ def test_what_changed_tells_a_definition_change_from_a_data_change(tmp_path):
     assert three == {"Win rate": ("definition changed", "57.1%", "14.3%"),
                      "Big Deals": ("definition changed", "5", "4")}  # pipeline's definition did not change
     assert 'href="../_metrics/#metric-win_rate">Win rate</a>' in three_html
+    changed = re.search(r'<ul class="metric-changes">(.*?)</ul>', three_html).group(1)
+    assert re.findall(r"<code>(\w+)</code></a>: ([a-z ]+)<", changed) == [
+        ("cac", "definition changed"), ("deals_won", "definition changed"), ("new_customers", "definition changed"),
+        ("win_rate", "definition changed")]  # and those computed from them
+    assert "metric-changes" not in (project / "build/v/two/_changes/index.html").read_text()
     diff = run_cli("versions", "diff", "two", "three", "--project", project)
     assert diff.exit_code == 0, diff.output
     assert "    Win rate: 57.1% -> 14.3% (-42.9%, -75.0%) [definition changed]" in diff.stdout.splitlines()
+    assert diff.stdout.splitlines()[-4:] == ["metric cac: definition changed", "metric deals_won: definition changed",
+                                             "metric new_customers: definition changed",
+                                             "metric win_rate: definition changed"]
     older = run_cli("versions", "diff", "one", "two", "--project", project).stdout
     assert "    Pipeline created: $3,300 -> $3,800 (+$500, +15.2%) [data changed]" in older.splitlines()
     versions = json.loads((project / "build/versions.json").read_text())
