@@ -195,3 +195,19 @@ def test_a_null_group_is_one_group_across_the_joined_subqueries(tmp_path):
     rows = [(r["segment"], r["pipeline"], r["deals_won"]) for r in data_rows(project, "index", "by_segment")]
     # pipeline by creation date, deals won by close date: two subqueries, one row per segment
     assert rows == [("Enterprise", "2300", "1"), ("SMB", "1000", "2"), ("", "700", "1")]
+
+
+def test_an_sql_mistake_in_a_fence_where_is_an_error_at_the_fence(tmp_path):
+    project = metrics_site(tmp_path, {"reports/index.md": """
+        # Home
+
+        Text.
+
+        ```metrics t
+        metrics: [win_rate]
+        where: "segmnt = 'SMB'"
+        ```
+    """})
+    errors = build_errors(project)
+    assert len(errors) == 1 and errors[0].startswith("reports/index.md:5: query 't': Binder Error: "), errors
+    assert "segmnt" in errors[0]
