@@ -165,14 +165,14 @@ def _group_sql(catalog: MetricCatalog, dataset_name: str, time: str | None, leav
     if all(leaf.filter for leaf in leaves):  # rows no metric counts make no group (an open deal's future close date)
         conditions.append("(" + " or ".join(f"({leaf.filter})" for leaf in leaves) + ")" if len(leaves) > 1
                           else f"({leaves[0].filter})")
-    if request.grain:
-        conditions.append(f"({time}) is not null")
     if request.since:
         conditions.append(f"({time}) >= date '{request.since.isoformat()}'")
     if request.until:
         conditions.append(f"({time}) < date '{request.until.isoformat()}'")
     where = f"\n  where {' and '.join(conditions)}" if conditions else ""
     group = "\n  group by all" if request.by or request.grain else ""
+    if request.grain:  # rows without a time have no period: dropped as a group (cheaper than a row filter)
+        group += f"\n  having {quote_ident(request.grain)} is not null"
     return f"  select {', '.join(select)}\n  from {quote_table(dataset.table)}{where}{group}"
 
 
