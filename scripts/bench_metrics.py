@@ -2,7 +2,8 @@
 
   python scripts/bench_metrics.py SITE     (SITE made by ../shared/bench/gen_site.py SITE --pages 0)
 Times (1) the compiled SQL against the hand-written SQL in DuckDB, and (2) whole `gtmsite build --no-cache`
-of a page with the metrics fence against a page with the SQL fence.
+of a page with the metrics fence against a page with the SQL fence. It writes sources/metrics.yml and
+reports/index.md into SITE.
 """
 import shutil
 import statistics
