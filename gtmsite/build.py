@@ -31,6 +31,8 @@ from .checks import Check, CheckResult, evaluate, parse_check
 from .components import Kpi
 from .config import Config
 from .errors import BuildFailed, Problem, SiteError, per_page, raise_if_any
+from .metricfences import annotate, checked_catalog, compile_fences, glossary
+from .metrics import MetricCatalog, read_metrics
 from .output import Writer, parquet_from_table, parquet_of
 from .queries import QueryResult, ResultCache, order_queries, run_query
 from .render import CompiledReport, compile_report, make_body_environment, page_url_function, render_body, render_title
@@ -156,6 +158,7 @@ class Builder:
         self.warnings: list[Problem] = []  # not of one page (e.g. a `pages:` query with no rows)
         self._count_lock = threading.Lock()
         self._local = threading.local()
+        self.catalog = MetricCatalog()
 
     # -- the database, per thread ---------------------------------------------------------------
 
@@ -170,6 +173,10 @@ class Builder:
     def run(self) -> BuildResult:
         started = time.perf_counter()
         reports, unread = read_reports(self.config.reports_dir, self.config.project)
+        self.catalog, metric_problems = read_metrics(self.config.project, self.sources.tables)
+        unread += metric_problems or checked_catalog(self.catalog, self.cache, self.prints, self.cursor)
+        reports, fence_problems = compile_fences(reports, self.catalog, not metric_problems)
+        unread += fence_problems
         if not self.config.reports_dir.is_dir():
             raise_if_any([Problem("reports/", None, "no reports/ folder: write reports/index.md")])
         self.warnings += [w for r in reports for w in r.warnings]
@@ -320,7 +327,8 @@ class Builder:
         asset = asset_url_function(self.theme, self.config.base_url)
         env = make_theme_environment(self.theme, {"asset": asset, "site": self.config, "nav": nav,
                                                   "sidebar": self.sidebar, "versioned": self.versioned,
-                                                  "has_asset": has_asset_function(self.theme)},
+                                                  "has_asset": has_asset_function(self.theme),
+                                                  "metrics_page": bool(self.catalog)},
                                      self.config.project / self.config.cache_dir / "theme" if self.use_cache else None)
         self.nav = nav
         self._sidebars: dict[int, str] = {}
@@ -346,6 +354,9 @@ class Builder:
         self.write_assets()
         home = self.config.base_url + ("latest/" if self.versioned else "")
         self.render_extra("/404.html", "Page not found", "404.html", base_href=home)
+        if self.catalog:
+            self.render_extra("/_metrics/", "Metrics", "metrics.html",
+                              glossary=glossary(self.catalog, self.pages_by_url.values()))
         return outcomes
 
     def sidebar(self, page: Page) -> Markup:
@@ -435,7 +446,7 @@ class Builder:
             for query in report.queries:
                 if query.name not in results:
                     results[query.name] = QueryResult(query.name, (), (), (), query.sql, query.line, failed=True)
-            body = render_body(compiled[report.rel], report.rel, results, page.params,
+            body = render_body(compiled[report.rel], report.rel, annotate(report, results, self.catalog), page.params,
                                {"page": page, "site": self.config, "children": self.children(page)},
                                self.show_sql(report), url, lambda name: url(self.data_url(page, name)),
                                page.url, self.site_urls,

@@ -22,6 +22,7 @@ from typing import Any
 from markupsafe import escape
 
 from . import chartlimits
+from .columns import format_of, label_of, metric_key
 from .components import EMBED_ROW_LIMIT, ComponentContext, check_column, component, require_numbers, sql_toggle
 from .errors import SiteError
 from .forecast_charts import parse_options, project
@@ -117,8 +118,8 @@ def _tick_format(formats: dict[str, Any]) -> dict[str, Any]:
 
 def _field(result: QueryResult, column: str, fmt: str | None, axis: bool = True, **extra: Any) -> dict:
     kind = _type_of(result, column)
-    spec: dict[str, Any] = {"field": field_ref(column), "type": kind, "title": column_label(column), **extra}
-    formats = _tick_format(_axis_format(column_format(column, fmt), kind))
+    spec: dict[str, Any] = {"field": field_ref(column), "type": kind, "title": label_of(result, column), **extra}
+    formats = _tick_format(_axis_format(format_of(result, column, fmt), kind))
     if kind == "temporal":
         spec["scale"] = {"type": "utc"}
     if formats and axis:
@@ -130,11 +131,11 @@ def _tooltip(result: QueryResult, columns: list[tuple[str, str | None]]) -> list
     out = []
     for column, fmt in columns:
         kind = _type_of(result, column)
-        item = {"field": field_ref(column), "type": kind, "title": column_label(column)}
-        formats = _axis_format(column_format(column, fmt), kind)
+        item = {"field": field_ref(column), "type": kind, "title": label_of(result, column)}
+        formats = _axis_format(format_of(result, column, fmt), kind)
         if kind == "temporal":
             item["timeUnit"] = "utcyearmonthdate"
-            formats = formats if (fmt or column_format(column)) else {"format": "%Y-%m-%d"}
+            formats = formats if format_of(result, column, fmt) else {"format": "%Y-%m-%d"}
         item.update(formats)
         out.append(item)
     return out
@@ -264,7 +265,7 @@ def _xy_chart(ctx: ComponentContext, q: Any, kind: str, mark: str, x: str, y: An
     records = chart_records(result, columns, ctx, kind)
     types = tuple(_type_of(result, c) for c in columns)
     key = (kind, mark, x, tuple(ys), series, fmt, x_fmt, _freeze(sort), labels, _freeze(colors), stack,
-           horizontal, types)
+           horizontal, types, metric_key(result, columns))
     spec = _skeleton(key, lambda: _build_xy(result, mark, x, ys, series, fmt, x_fmt, sort, labels, colors,
                                             stack, horizontal))
     if mark != "bar" and types[0] == "temporal":
@@ -324,7 +325,7 @@ def _filter_columns(ctx: ComponentContext, name: str, result: QueryResult) -> li
 def _build_xy(result: QueryResult, mark: str, x: str, ys: list[str], series: str | None, fmt: str | None,
               x_fmt: str | None, sort: Any, labels: bool, colors: Any, stack: bool | None,
               horizontal: bool) -> dict:
-    y_fmt = fmt or column_format(ys[0])
+    y_fmt = format_of(result, ys[0], fmt)
     x_field = _field(result, x, x_fmt)
     tooltip_cols = [(x, x_fmt)]
     transform = [{"fold": [field_ref(y) for y in ys], "as": ["series", "value"]}] if len(ys) > 1 else []
@@ -332,7 +333,7 @@ def _build_xy(result: QueryResult, mark: str, x: str, ys: list[str], series: str
         y_field = {"field": "value", "type": "quantitative", "title": None,
                    "axis": _tick_format(_axis_format(y_fmt, "quantitative")) or None}
         color = {"field": "series", "type": "nominal", "title": None, **_colors(colors)}
-        labels_expr = "".join(f"datum.series === {json.dumps(c)} ? {json.dumps(column_label(c))} : " for c in ys)
+        labels_expr = "".join(f"datum.series === {json.dumps(c)} ? {json.dumps(label_of(result, c))} : " for c in ys)
         transform.append({"calculate": labels_expr + "datum.series", "as": "series"})
         tooltip = _tooltip(result, tooltip_cols) + [{"field": "series", "type": "nominal", "title": "Series"},
                                                      {"field": "value", "type": "quantitative", "title": "Value",
@@ -428,7 +429,8 @@ def scatter_chart(ctx: ComponentContext, q: Any, x: str, y: str, size: str | Non
         columns = _columns(result, *columns, *_filter_columns(ctx, filter, result))
     records = chart_records(result, columns, ctx, "scatter_chart")
     types = tuple(_type_of(result, c) for c in columns)
-    key = ("scatter", x, y, size, series, fmt, x_fmt, label_column, tuple(extra), _freeze(colors), types)
+    key = ("scatter", x, y, size, series, fmt, x_fmt, label_column, tuple(extra), _freeze(colors), types,
+           metric_key(result, [x, y]))
 
     def build() -> dict:
         encoding: dict[str, Any] = {"x": {**_field(result, x, x_fmt), "scale": {"zero": False}},
@@ -491,7 +493,7 @@ def funnel_chart(ctx: ComponentContext, q: Any, stage: str, value: str, title: s
     result = ctx.result(q, "funnel_chart")
     _columns(result, stage, value)
     require_numbers(result, value)
-    fmt = column_format(value, fmt)
+    fmt = format_of(result, value, fmt)
     rows = chart_rows(result, ctx, "funnel_chart")
     stages = [row[result.columns.index(stage)] for row in rows]
     values = [float(row[result.columns.index(value)] or 0.0) for row in rows]
@@ -548,7 +550,7 @@ def heatmap(ctx: ComponentContext, q: Any, x: str, y: str, value: str, title: st
     """E.g. cohort retention: x = months since start, y = cohort, colour = the value."""
     result = ctx.result(q, "heatmap")
     _columns(result, x, y, value)
-    fmt = column_format(value, fmt)
+    fmt = format_of(result, value, fmt)
     records = []
     for row in chart_rows(result, ctx, "heatmap"):
         cells = dict(zip(result.columns, row))

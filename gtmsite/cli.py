@@ -236,6 +236,7 @@ def versions_diff(a: str = typer.Argument(..., help="The older version id."),
                   debug: bool = DebugOption) -> None:
     """What changed between two versions: pages, query results, rows and KPIs."""
     from .history import calibration_lines, forecast_vs_actual, load_history
+    from .metricfences import definition_changes
     from .publish import read_versions
     from .versions import compare, compare_sources, comparison_text, csv_rows, read_manifest
 
@@ -262,6 +263,9 @@ def versions_diff(a: str = typer.Argument(..., help="The older version id."),
         earlier = versions[[v["id"] for v in versions].index(resolved[0]):]
         for line in calibration_lines(forecast_vs_actual(after, load_history(root, earlier))):
             typer.echo(line)
+        for name, change in definition_changes(records[resolved[0]].get("metrics"),
+                                               records[resolved[1]].get("metrics") or {}):
+            typer.echo(f"metric {name}: {change}")
     _run(action, debug, builds=False)
 
 
@@ -348,6 +352,51 @@ def _resolve_version(versions: list[dict], name: str) -> str:
     if vid not in ids:
         raise ConfigError(f"no version '{name}' (versions: {', '.join(ids) or 'none: run gtmsite build'})")
     return vid
+
+
+metrics_app = typer.Typer(help="The metrics of sources/metrics.yml: list them, or compute them.", no_args_is_help=True)
+app.add_typer(metrics_app, name="metrics")
+
+
+@metrics_app.command("list")
+def metrics_list(project: Path = ProjectOption, debug: bool = DebugOption) -> None:
+    """Every metric: name, label, type, format, dataset and owner."""
+    from .metricquery import list_metrics
+
+    _run(lambda: typer.echo(list_metrics(project)), debug, builds=False)
+
+
+@metrics_app.command("query")
+def metrics_query(names: list[str] = typer.Argument(..., help="The metrics to compute."),
+                  by: list[str] = typer.Option([], "--by", help="Group by this column (repeat for several)."),
+                  grain: str | None = typer.Option(None, "--grain", help="Per day, week, month, quarter or year."),
+                  where: str | None = typer.Option(None, "--where", help="An SQL condition applied to each dataset."),
+                  project: Path = ProjectOption,
+                  limit: int = typer.Option(50, "--limit", help="Rows to print (0 = all)."),
+                  sql: bool = typer.Option(False, "--sql", help="Print the compiled SQL instead of running it."),
+                  debug: bool = DebugOption) -> None:
+    """Compute metrics from the project's data, grouped by columns and a time grain."""
+    from .metricquery import query_metrics
+
+    _run(lambda: typer.echo(query_metrics(project, names, by, grain, where, limit, sql)), debug, builds=False)
+
+
+@metrics_app.command("export")
+def metrics_export(project: Path = ProjectOption,
+                   fmt: str = typer.Option("ossie", "--format", help="The interchange format: ossie (Apache Ossie)."),
+                   output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of printing."),
+                   debug: bool = DebugOption) -> None:
+    """The metric definitions in an interchange format other tools read (Apache Ossie YAML)."""
+    from .metricquery import export_metrics
+
+    def action() -> None:
+        text = export_metrics(project, fmt)
+        if output is None:
+            typer.echo(text)
+            return
+        output.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"wrote {output}")
+    _run(action, debug, builds=False)
 
 
 def _version_callback(value: bool) -> None:

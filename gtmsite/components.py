@@ -17,8 +17,9 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from .columns import description_of, down_is_good_of, format_of, label_of, metric_of
 from .errors import SiteError
-from .formats import column_format, column_label, format_value, is_numeric_type
+from .formats import column_label, format_value, is_numeric_type
 from .queries import QueryFailed, QueryResult
 
 EMBED_ROW_LIMIT = 5000
@@ -45,6 +46,7 @@ class Kpi:
     label: str = ""
     detail: str = ""  # what picks the value out of the column: "row 2", "agg last"
     down_is_good: bool | None = None  # a fall is good news (CAC, churn); None: the component does not say
+    metric: str = ""  # the metric the column stands for (sources/metrics.yml), if any
 
 
 @dataclass
@@ -143,20 +145,41 @@ def value(ctx: ComponentContext, q: Any, column: str, row: int = 0, fmt: str | N
     if result.rows and not -len(result.rows) <= row < len(result.rows):
         raise SiteError(f"row {row} is out of range: query '{result.name}' has {len(result.rows)} rows")
     raw = result.rows[row][index] if result.rows else None
-    fmt = column_format(column, fmt)
-    ctx.state.kpis.append(Kpi("value", result.name, column, raw, fmt, column_label(column),
-                              f"row {row}" if row else "", down_is_good))
-    return f'<span class="gtm-value">{cell(raw, fmt)}</span>'
+    fmt = format_of(result, column, fmt)
+    down_is_good = down_is_good_of(result, column, down_is_good)
+    ctx.state.kpis.append(Kpi("value", result.name, column, raw, fmt, label_of(result, column),
+                              f"row {row}" if row else "", down_is_good, _metric_name(result, column)))
+    return f'<span class="gtm-value"{_tooltip_attr(result, column)}>{cell(raw, fmt)}</span>'
+
+
+def _metric_name(result: QueryResult, column: str) -> str:
+    metric = metric_of(result, column)
+    return metric.name if metric is not None else ""
+
+
+def _tooltip_attr(result: QueryResult, column: str) -> str:
+    description = description_of(result, column)
+    return f' title="{escape(description)}"' if description else ""
+
+
+def glossary_link(ctx: ComponentContext, result: QueryResult, column: str) -> str:
+    """A link from a KPI to its metric's entry on the metrics page."""
+    name = _metric_name(result, column)
+    if not name:
+        return ""
+    href = escape(ctx.url("/_metrics/") + "#metric-" + name)
+    return (f' <a class="gtm-metric-link" href="{href}" title="Definition of {escape(label_of(result, column))}" '
+            f'aria-label="Definition of {escape(label_of(result, column))}">?</a>')
 
 
 @component("delta")
 def delta(ctx: ComponentContext, q: Any, column: str, fmt: str = "pct1", row: int = 0,
-          down_is_good: bool = False) -> str:
+          down_is_good: bool | None = None) -> str:
     """A signed change, green when it is good news (a rise, or a fall with `down_is_good`, e.g. CAC)."""
     result = ctx.result(q, "delta")
     index = check_column(result, column)
     raw = result.rows[row][index] if len(result.rows) > row else None
-    return delta_html(as_number(raw, column, result), fmt, down_is_good=down_is_good)
+    return delta_html(as_number(raw, column, result), fmt, down_is_good=down_is_good_of(result, column, down_is_good))
 
 
 def delta_html(raw: Any, fmt: str | None, suffix: str = "", down_is_good: bool = False) -> str:
@@ -193,7 +216,7 @@ _AGGREGATES: dict[str, Callable[[list], Any]] = {
 def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None, title: str | None = None,
               fmt: str | None = None, comparison: str | None = None, comparison_fmt: str = "pct1",
               comparison_title: str | None = None, sparkline: str | None = None,
-              down_is_good: bool = False) -> str:
+              down_is_good: bool | None = None) -> str:
     result = ctx.result(q, "big_value")
     check_column(result, value)
     if agg is not None and agg not in _AGGREGATES:
@@ -206,10 +229,13 @@ def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None,
                                   f"the first row's {value} is shown; add agg=\"sum\" (or avg, min, max, count, "
                                   "first, last), or make the query return one row")
     raw = _AGGREGATES[agg or "first"](values)
-    fmt = column_format(value, fmt)
-    ctx.state.kpis.append(Kpi("big_value", result.name, value, raw, fmt, title or column_label(value),
-                              f"agg {agg}" if agg else "", down_is_good))
-    parts = [f'<div class="gtm-big-value"><div class="gtm-bv-title">{escape(title or column_label(value))}</div>',
+    fmt = format_of(result, value, fmt)
+    title = title or label_of(result, value)
+    down_is_good = down_is_good_of(result, value, down_is_good)
+    ctx.state.kpis.append(Kpi("big_value", result.name, value, raw, fmt, title, f"agg {agg}" if agg else "",
+                              down_is_good, _metric_name(result, value)))
+    parts = [f'<div class="gtm-big-value"><div class="gtm-bv-title"{_tooltip_attr(result, value)}>{escape(title)}'
+             f'{glossary_link(ctx, result, value)}</div>',
              f'<div class="gtm-bv-number">{cell(raw, fmt)}</div>']
     if comparison:
         check_column(result, comparison)
@@ -274,7 +300,7 @@ def table(ctx: ComponentContext, q: Any, columns: list[str] | None = None, fmt: 
     for column in fmt:
         check_column(result, column)
     indexes = [result.columns.index(c) for c in shown]
-    formats = [column_format(c, fmt.get(c)) for c in shown]
+    formats = [format_of(result, c, fmt.get(c)) for c in shown]
     numeric = [is_numeric_type(result.types[i]) for i in indexes]
     rows = result.rows
     if len(rows) > EMBED_ROW_LIMIT:
@@ -290,8 +316,8 @@ def table(ctx: ComponentContext, q: Any, columns: list[str] | None = None, fmt: 
         out.append(f'<div class="gtm-table-title">{escape(title)}</div>')
     out.append('<div class="gtm-table-scroll"><table><thead><tr>')
     for column, is_num in zip(shown, numeric):
-        out.append(f'<th scope="col"{" class=num" if is_num else ""} data-column="{escape(column)}">'
-                   f'{escape(column_label(column))}</th>')
+        out.append(f'<th scope="col"{" class=num" if is_num else ""} data-column="{escape(column)}"'
+                   f'{_tooltip_attr(result, column)}>{escape(label_of(result, column))}</th>')
     out.append("</tr></thead><tbody>")
     for row in rows:
         out.append("<tr>")

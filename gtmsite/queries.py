@@ -186,8 +186,8 @@ def run_query(cursor: duckdb.DuckDBPyConnection, query: Query, params: dict[str,
         rows = relation.fetchall()
         description = relation.description or []
     except duckdb.Error as exc:
-        raise SiteError(f"query '{query.name}': {duckdb_message(exc)}", rel, sql_error_line(exc, query.line),
-                        sql=query.sql) from None
+        line = sql_error_line(exc, query.line) if query.kind == "sql" else query.line  # compiled SQL: the fence
+        raise SiteError(f"query '{query.name}': {duckdb_message(exc)}", rel, line, sql=query.sql) from None
     columns = tuple(d[0] for d in description)
     types = tuple(str(d[1]) for d in description)
     return QueryResult(query.name, columns, types, tuple(rows), query.sql, query.line)

@@ -23,6 +23,7 @@ from .digest import CHECKS_FILE, checks_json
 from .errors import BuildFailed, ConfigError, Problem, SiteError, io_error
 from .files import cache_read_only, ensure_cache_folder, links_leaving, scratch_folder
 from .history import PastVersion, column_totals, forecast_vs_actual, load_history, run_history_checks, tables_json
+from .metricfences import Definitions, definition_changes, metric_hashes
 from .output import Writer
 from .pdf import PDF_FILE, VersionInfo, make_pdf
 from .publish import (
@@ -227,7 +228,8 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             if config.search:
                 index = start_index(staging, target / "v" / previous if previous else None)
             version_id = next_version_id(used_ids(target, versions), builder.now, label or config.label)
-            summaries = page_summaries(result)
+            definitions = Definitions(builder.sources)
+            summaries = page_summaries(result, definitions)
             comparison = compare(before, {s.url: s for s in summaries}, previous, version_id,
                                  lambda vid, url, query: _rows(target, staging, version_id, vid, url, query))
             counts = result.check_counts()
@@ -239,10 +241,12 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
                 id=version_id, label=label or config.label or builder.now.strftime("%Y-%m-%d %H:%M UTC"),
                 created=builder.now.isoformat(timespec="seconds"), git_commit=git_commit(config.project),
                 data_fingerprint=result.fingerprint, pages=len(result.pages), checks=counts, previous=previous,
-                pdf=PDF_FILE if config.pdf else None, sources=used)
+                pdf=PDF_FILE if config.pdf else None, sources=used, metrics=metric_hashes(builder.catalog),
+                queries=definitions.all_queries({p.report.rel: p.report for p in result.pages if p.report}.values()))
+            metric_changes = definition_changes(versions[0].get("metrics") if versions else None, record.metrics)
             calibration = forecast_vs_actual({s.url: s for s in summaries}, history)
             builder.render_extra("/_changes/", "What changed", "changes.html", comparison=comparison, record=record,
-                                 calibration=calibration)
+                                 calibration=calibration, metric_changes=metric_changes)
             builder.render_extra("/_checks/", "Data checks", "checks.html", checks=result.checks, record=record)
             builder.writer.write("_version.json", manifest_json(summaries, record, tables))
             builder.writer.write("_pages.json", json.dumps(sorted(p.url for p in result.pages)))
@@ -280,7 +284,7 @@ def deliver(config: Config, staging: Path, index: IndexJob | None, record: Versi
                                                 else f"{done.seconds:.2f} s (alongside the rest of the build)"))
 
 
-def page_summaries(result: BuildResult) -> list[PageSummary]:
+def page_summaries(result: BuildResult, definitions: Definitions | None = None) -> list[PageSummary]:
     summaries = []
     for outcome in result.outcomes:
         if outcome.reused is not None:
@@ -289,7 +293,9 @@ def page_summaries(result: BuildResult) -> list[PageSummary]:
         queries = {name: QuerySummary(len(r.rows), list(r.columns), result_digest(r.columns, r.types, r.rows),
                                       column_totals(r))
                    for name, r in outcome.results.items() if not r.failed}
-        kpis = kpi_values(outcome.kpis)
+        report = outcome.page.report
+        defined = definitions.of(report) if definitions is not None and report is not None else {}
+        kpis = kpi_values(outcome.kpis, defined)
         forecasts = [json.loads(json.dumps(asdict(f), default=str)) for f in outcome.forecasts]
         key = "" if outcome.warnings else outcome.key  # rendered again next time, so its warnings are said again
         summaries.append(PageSummary(outcome.page.url, outcome.page.title, queries, kpis, key, forecasts))

@@ -36,6 +36,9 @@ class Query:
     name: str
     sql: str
     line: int  # line of the opening fence
+    kind: str = "sql"  # "metrics": a ```metrics NAME fence, whose text is compiled to `sql` by metricfences.py
+    metrics: tuple[str, ...] = ()  # the metrics a compiled metrics fence asks for
+    definition: str = ""  # a compiled metrics fence: what it asks for and those metrics' definitions (not its SQL)
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ def parse_report(text: str, rel: str) -> Report:
             continue
         fence = match.group("fence")
         info = match.group("info").split()
-        named = info[:1] == ["sql"] and len(info) >= 2
+        named = info[:1] in (["sql"], ["metrics"]) and len(info) >= 2
         end, closed = _fence_end(lines, i + 1, fence, stop_at_opening=named or info[:1] == ["checks"])
         content = lines[i + 1:end]
         stop = end + 1 if closed else end  # the first line after the fence
@@ -117,7 +120,7 @@ def parse_report(text: str, rel: str) -> Report:
                 problems.append(Problem(rel, opening, f"query '{name}' is empty: write its SQL between the "
                                         "fences, or remove the fence"))
             else:
-                queries.append(Query(name, "\n".join(content), opening))
+                queries.append(Query(name, "\n".join(content), opening, info[0]))
             out.extend([""] * (stop - i))
         elif info[:1] == ["checks"]:
             for offset, check_line in enumerate(content if closed else []):  # unclosed: it swallowed prose

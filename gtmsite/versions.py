@@ -39,6 +39,8 @@ class KpiValue:
     column: str = ""
     down_is_good: bool | None = None  # None: unknown (the move is then neither good nor bad)
     component: str = ""  # "big_value" or "value"
+    definition: str = ""  # hash of the query (and metric) definition behind the value (metricfences.Definitions)
+    metric: str = ""  # the metric of sources/metrics.yml the value is, if any
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class VersionRecord:
     previous: str | None = None
     pdf: str | None = None  # "site.pdf" when the version was built with --pdf
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # table -> fetched_at, rows, hash (SPEC 4)
+    metrics: dict[str, str] = field(default_factory=dict)  # metric name -> definition hash
+    queries: dict[str, str] = field(default_factory=dict)  # "reports/x.md#query" -> definition hash
 
 
 def result_digest(columns: tuple, types: tuple, rows: tuple) -> str:
@@ -89,10 +93,11 @@ def json_safe(value: Any) -> Any:
         return str(value)
 
 
-def kpi_values(kpis: list[Kpi]) -> list[KpiValue]:
+def kpi_values(kpis: list[Kpi], definitions: dict[str, str] | None = None) -> list[KpiValue]:
     """A page's KPIs, each once: a `value()` showing the same column and number as a KPI before or after it
     (the same figure written into the text under its tile) is that KPI, under the tile's title, and a fall
-    is good news when either says so. Labels shared by two KPIs name their queries."""
+    is good news when either says so. Labels shared by two KPIs name their queries. `definitions`: each
+    query's definition hash, so a later version can tell a definition change from a data change."""
     kept: list[Kpi] = []
     for kpi in kpis:
         same = [k for k in kept if _same_kpi(k, kpi)]
@@ -117,7 +122,8 @@ def kpi_values(kpis: list[Kpi]) -> list[KpiValue]:
         if seen[label] > 1:
             label = f"{label} #{seen[label]}"
         key = " ".join(filter(None, [kpi.component, f"{kpi.query}.{kpi.column}", kpi.detail]))
-        out.append(KpiValue(label, json_safe(kpi.value), kpi.fmt, key, kpi.column, kpi.down_is_good, kpi.component))
+        out.append(KpiValue(label, json_safe(kpi.value), kpi.fmt, key, kpi.column, kpi.down_is_good, kpi.component,
+                            (definitions or {}).get(kpi.query, ""), kpi.metric))
     return out
 
 
@@ -216,7 +222,9 @@ class KpiChange:
     before: Any
     after: Any
     fmt: str | None
-    down_is_good: bool = False
+    cause: str = ""  # "definition changed" | "data changed" | "" (the older version did not record it)
+    metric: str = ""
+    down_is_good: bool | None = False
 
     @property
     def direction(self) -> str:
@@ -229,7 +237,7 @@ class KpiChange:
         """good, bad or neutral: a rise is good news, unless the KPI is one where a fall is (`down_is_good`)."""
         if self.direction == "neutral":
             return "neutral"
-        return "good" if (self.direction == "up") != self.down_is_good else "bad"
+        return "good" if (self.direction == "up") != bool(self.down_is_good) else "bad"
 
     @property
     def delta(self) -> float | None:
@@ -259,12 +267,13 @@ class KpiChange:
 
     def text(self) -> str:
         before, after = format_value(self.before, self.fmt), format_value(self.after, self.fmt)
+        cause = f" [{self.cause}]" if self.cause else ""
         if self.delta is None:
-            return f"{self.label}: {before} -> {after}"
+            return f"{self.label}: {before} -> {after}{cause}"
         sign = "+" if self.relative and self.relative > 0 else ""
         rel = f", {sign}{self.relative * 100:.1f}%" if self.relative is not None else ""
         verdict = {"good": " better", "bad": " worse"}.get(self.mood, "")
-        return f"{self.label}: {before} -> {after} ({self.delta_text}{rel}){verdict}"
+        return f"{self.label}: {before} -> {after} ({self.delta_text}{rel}){verdict}{cause}"
 
 
 @dataclass(frozen=True)
@@ -353,8 +362,16 @@ def _kpi_changes(old: list[KpiValue], new: list[KpiValue]) -> list[KpiChange]:
     for kpi in new:
         before = by_key.get(kpi.key) if kpi.key and by_key else by_label.get(kpi.label)
         if before is not None and before.value != kpi.value:
-            changes.append(KpiChange(kpi.label, before.value, kpi.value, kpi.fmt, kpi.down_is_good))
+            changes.append(KpiChange(kpi.label, before.value, kpi.value, kpi.fmt, change_cause(before, kpi), kpi.metric,
+                                     kpi.down_is_good))
     return changes
+
+
+def change_cause(old: KpiValue, new: KpiValue) -> str:
+    """Why a KPI moved: its definition (query text, models or metric definition) changed, or only the data."""
+    if not old.definition or not new.definition:
+        return ""
+    return "definition changed" if old.definition != new.definition else "data changed"
 
 
 def csv_rows(path: Path) -> list[tuple[str, ...]]:

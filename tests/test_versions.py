@@ -118,6 +118,7 @@ def _html_changes(page: str) -> tuple[set, set, list[str]]:
     for section in re.findall(r'<section class="change">(.*?)</section>', page, re.S):
         title = re.search(r"<h3><a [^>]*>(.*?)</a></h3>", section).group(1)
         for row in re.findall(r"<tr><td>(.*?)</td></tr>", section, re.S):
+            row = re.sub(r' <span class="kpi-cause[^"]*">[^<]*</span>', "", row)  # why it moved: test_metrics.py
             cells = [htmllib.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.split(r"</td>\s*<td[^>]*>", row)]
             mood = re.search(r'class="gtm-delta (\w+) (\w+)"', row)
             kpis.add((title, *cells, _VERDICT[mood.group(2)] if mood else ""))
@@ -145,7 +146,7 @@ def _terminal_changes(text: str) -> tuple[set, set, list[str]]:
             queries.discard(tuple(query))
             query[-1] = (*query[-1], f"{m.group(1)}: {m.group(2)} → {m.group(3)}")
             queries.add(tuple(query))
-        elif m := re.fullmatch(r"    (.+): (\S+) -> (\S+) \((\S+), (\S+)\)(?: (better|worse))?", line):
+        elif m := re.fullmatch(r"    (.+): (\S+) -> (\S+) \((\S+), (\S+)\)(?: (better|worse))?(?: \[[a-z ]+\])?", line):
             label, before, after, delta, relative, verdict = m.groups()
             kpis.add((title, label, before, after, f"{delta} ({relative})", verdict or ""))  # as the page writes it
     return kpis, queries, new
@@ -449,7 +450,7 @@ def test_what_changed_shows_every_kpi_once_coloured_by_whether_its_move_is_good(
     assert costs.count("<tr><td>") == 2 and 'class="gtm-delta up bad"' in costs
     diff = run_cli("versions", "diff", DAY, "latest", "--project", project)
     assert _terminal_changes(diff.stdout) == expected
-    assert "    CAC: $1,150 -> $1,520 (+$370, +32.2%) worse" in diff.stdout.splitlines()
+    assert "    CAC: $1,150 -> $1,520 (+$370, +32.2%) worse [data changed]" in diff.stdout.splitlines()
 
 
 def test_kpis_are_listed_once_but_two_tiles_stay_two():
