@@ -27,6 +27,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from . import __version__
+from .batch import plan_batch, run_batched
 from .checks import Check, CheckResult, evaluate, parse_check
 from .components import Kpi
 from .config import Config
@@ -37,10 +38,10 @@ from .render import CompiledReport, compile_report, make_body_environment, page_
 from .reports import Query, Report, read_reports
 from .site import NavItem, Page, breadcrumbs, build_nav, plan_pages
 from .sources import Database, SourceSet, discover_sources, fingerprints
-from .sqltext import quote_ident, quote_table
+from .sqltext import parameter_names, quote_ident, quote_table
 from .svg import SvgRenderer, fill_svgs, vega_bundle
 from .theme import Theme, asset_url_function, has_asset_function, load_theme, make_theme_environment
-from .versions import PageSummary, csv_text
+from .versions import PageSummary, csv_text, result_digest
 
 Log = Callable[[str], None]
 
@@ -79,6 +80,11 @@ class BuildResult:
     charts_cached: int = 0
 
     @property
+    def linked(self) -> int:
+        """Pages linked from the previous version (their inputs and results did not change)."""
+        return sum(1 for o in self.outcomes if o.reused is not None)
+
+    @property
     def problems(self) -> list[Problem]:
         found = [p for o in self.outcomes for p in o.problems]
         found += [Problem(r.check.path, r.check.line, r.message) for r in self.checks if r.status == "failed"]
@@ -109,13 +115,14 @@ class Builder:
     def __init__(self, config: Config, writer: Writer, log: Log = _quiet, use_cache: bool = True,
                  versioned: bool = False, database: Database | None = None,
                  select_pages: Callable[[list[Page], tuple[NavItem, ...]], list[Page]] | None = None,
-                 previous: tuple[Path, dict[str, PageSummary]] | None = None):
+                 previous: tuple[Path, dict[str, PageSummary]] | None = None, debug: Log = _quiet):
         """`database` lets the preview server keep the loaded sources between rebuilds; `select_pages`
         lets it rebuild only the pages whose inputs changed; `previous` (a version's folder and its pages)
         lets a build link the pages whose inputs did not change instead of rendering them again."""
         self.config = config
         self.writer = writer
         self.log = log
+        self.debug = debug
         self.now = now_utc()
         self.use_cache = use_cache
         self.versioned = versioned
@@ -127,6 +134,9 @@ class Builder:
         self.select_pages = select_pages
         self.previous = previous
         self.keys: dict[str, str] = {}
+        self.base_keys: dict[str, str] = {}  # a page's inputs without the data: with its results, its key
+        self.executed: dict[str, tuple[dict[str, QueryResult], list[CheckResult], list[Problem], bool]] = {}
+        self.bulk: dict[str, frozenset[str]] = {}  # templated report -> its queries snapshotted in bulk
         self.cache = ResultCache(config.project / config.cache_dir / "results" if use_cache else None)
         self.theme: Theme = load_theme(config)
         self.body_env = make_body_environment()
@@ -295,6 +305,7 @@ class Builder:
         self.theme_env = env
         self.pages_by_url = by_url
         workers = max(1, self.config.worker_count)
+        self.execute_templated(chosen)
         if self.svg is None:
             self.svg = SvgRenderer(self.svg_cache, workers, parallel=len(chosen) >= 8)
         pages = chosen
@@ -361,26 +372,36 @@ class Builder:
         keys = {}
         for page in pages:
             report = page.report
-            inputs = f"{report.source_hash}\0{self.page_fingerprint(report)}" if report else repr(page.listing)
+            inputs = report.source_hash if report else repr(page.listing)
             if report and any(c.kind == "freshness" for c in report.checks):
                 inputs += self.now.isoformat(timespec="minutes")
             text = f"{page.url}\0{page.title}\0{inputs}\0{sorted(page.params.items())!r}\0{shared}"
-            keys[page.url] = hashlib.sha256(text.encode()).hexdigest()[:24]
+            base = self.base_keys[page.url] = hashlib.sha256(text.encode()).hexdigest()
+            data = self.page_fingerprint(report) if report else ""
+            keys[page.url] = hashlib.sha256(f"{base}\0{data}".encode()).hexdigest()[:24]
         return keys
+
+    def content_key(self, page: Page, results: dict[str, QueryResult], checks: list[CheckResult]) -> str:
+        """A page's key from its inputs and its own query results (not the fingerprint of the tables they
+        read): a new row that changes one account's results changes that account's page only."""
+        digest = hashlib.sha256(self.base_keys.get(page.url, page.url).encode())
+        for name, result in sorted(results.items()):
+            digest.update(f"\0{name}\0{result.failed}\0{result_digest(result.columns, result.types, result.rows)}"
+                          .encode())
+        for check in checks:
+            digest.update(f"\0{check.passed}\0{check.detail}".encode())
+        return digest.hexdigest()[:24]
 
     def reuse_previous(self, page: Page, outcome: PageOutcome) -> bool:
         """Link the previous version's copy of an unchanged page (and its data files) into this version."""
-        if self.previous is None or self.writer.root is None or page.report is None:
+        if self.previous is None or self.writer.root is None or page.report is None or outcome.problems:
             return False
         folder, summaries = self.previous
         summary = summaries.get(page.url)
         source = folder / page.output_path
         if summary is None or summary.key != outcome.key or not source.is_file():
             return False
-        results, checks, problems, cached = self.page_results(page)
-        if not cached or problems:
-            return False
-        outcome.results, outcome.checks, outcome.cached, outcome.reused = results, checks, True, summary
+        outcome.reused = summary
         self.writer.link(page.output_path, source)
         data = folder / "_data" / page.data_key
         if data.is_dir():
@@ -391,14 +412,17 @@ class Builder:
 
     def build_page(self, page: Page, compiled: dict[str, CompiledReport]) -> PageOutcome:
         outcome = PageOutcome(page, key=self.keys.get(page.url, ""))
+        if page.report is not None:
+            results, checks, problems, cached = self.page_results(page)
+            outcome.checks, outcome.problems, outcome.cached, outcome.results = checks, problems, cached, results
+            outcome.key = self.content_key(page, results, checks)
         if self.reuse_previous(page, outcome):
             return outcome
         url = page_url_function(page.url)
         body_html, toc, charts = "", [], {}
         if page.report is not None:
             report = page.report
-            results, checks, problems, cached = self.page_results(page)
-            outcome.checks, outcome.problems, outcome.cached, outcome.results = checks, problems, cached, results
+            results = dict(outcome.results)
             for query in report.queries:
                 if query.name not in results:
                     results[query.name] = QueryResult(query.name, (), (), (), query.sql, query.line, failed=True)
@@ -408,7 +432,7 @@ class Builder:
             outcome.problems += body.problems
             outcome.kpis, outcome.notes = body.kpis, [f"{report.rel}: {n}" for n in body.notes]
             body_html, toc, charts = body.html, body.toc, body.charts
-            self.write_data(page, results)
+            self.write_data(page, outcome.results)
         try:
             html = self.render_page(page, body_html, toc, url, bool(charts))
         except SiteError as exc:
@@ -468,18 +492,27 @@ class Builder:
     def page_results(self, page: Page) -> tuple[dict[str, QueryResult], list[CheckResult], list[Problem], bool]:
         """The page's query results and page-level check results, from the cache or from DuckDB; on a
         templated page each check result says which page it is about."""
-        results, checks, problems, cached = self._page_results(page.report, page.params)
+        done = self.executed.pop(page.url, None)
+        results, checks, problems, cached = done if done else self._page_results(page.report, page.params)
         if page.templated:
             checks = [replace(c, page=page.url) for c in checks]
         return results, checks, problems, cached
 
+    def page_checks(self, report: Report) -> list[Check]:
+        names = {q.name for q in report.queries}
+        return [c for c in report.checks if c.target in names]
+
+    def results_key(self, report: Report, params: dict[str, Any]) -> str:
+        """The cache key of a page's query results: its queries, checks, parameters and the data they read."""
+        page_checks = self.page_checks(report)
+        clock = self.now.isoformat(timespec="minutes") if any(c.kind == "freshness" for c in page_checks) else ""
+        return ResultCache.key("page", self.page_fingerprint(report), [(q.name, q.sql) for q in report.queries],
+                               [c.text for c in page_checks], sorted(params.items(), key=lambda kv: kv[0]), clock)
+
     def _page_results(self, report: Report, params: dict[str, Any]
                       ) -> tuple[dict[str, QueryResult], list[CheckResult], list[Problem], bool]:
-        names = {q.name for q in report.queries}
-        page_checks = [c for c in report.checks if c.target in names]
-        clock = self.now.isoformat(timespec="minutes") if any(c.kind == "freshness" for c in page_checks) else ""
-        key = ResultCache.key("page", self.page_fingerprint(report), [(q.name, q.sql) for q in report.queries],
-                              [c.text for c in page_checks], sorted(params.items(), key=lambda kv: kv[0]), clock)
+        page_checks = self.page_checks(report)
+        key = self.results_key(report, params)
         cached = self.cache.get(key)
         if cached is not None:
             results, check_values = cached
@@ -490,13 +523,15 @@ class Builder:
             self.cache.put(key, (results, [(c.passed, c.detail) for c in checks]))
         return results, checks, problems, False
 
-    def run_page_queries(self, report: Report, params: dict[str, Any], page_checks: list[Check]
+    def run_page_queries(self, report: Report, params: dict[str, Any], page_checks: list[Check],
+                         queries: tuple[Query, ...] | None = None
                          ) -> tuple[dict[str, QueryResult], list[CheckResult], list[Problem]]:
-        ordered, deps, problems = order_queries(report.queries, report.rel)
+        queries = report.queries if queries is None else queries
+        ordered, deps, problems = order_queries(queries, report.rel)
         needed_as_table = {d for ds in deps.values() for d in ds} | {c.target for c in page_checks}
         snapshots = self.versioned and self.writer.root is not None  # each result to Parquet, from its temp table
         if snapshots:
-            needed_as_table = {q.name for q in report.queries}
+            needed_as_table = {q.name for q in queries}
         cursor = self.cursor()
         results: dict[str, QueryResult] = {}
         failed: set[str] = set()
@@ -527,17 +562,145 @@ class Builder:
                 cursor.execute(f"drop table if exists temp.{quote_ident(name)}")
         return results, checks, problems
 
+    # -- templated reports: queries once for all pages ------------------------------------------
+
+    def execute_templated(self, chosen: list[Page]) -> None:
+        """Run each templated report's queries once for all of its pages that the cache does not answer, and
+        keep every page's results for `page_results`. In a version, each batched query's rows for all pages
+        also go to one Parquet snapshot (with the parameter column)."""
+        groups: dict[str, list[Page]] = {}
+        for page in chosen:
+            if page.templated and page.report is not None and page.report.queries:
+                groups.setdefault(page.report.rel, []).append(page)
+        for pages in groups.values():
+            self.execute_report(pages)
+
+    def execute_report(self, pages: list[Page]) -> None:
+        report = pages[0].report
+        assert report is not None
+        missing = []
+        for page in pages:
+            cached = self.cache.get(self.results_key(report, page.params))
+            if cached is None:
+                missing.append(page)
+                continue
+            results, check_values = cached
+            checks = [CheckResult(c, passed, detail) for c, (passed, detail) in zip(self.page_checks(report),
+                                                                                   check_values)]
+            self.executed[page.url] = (results, checks, [], True)
+        snapshots = self.versioned and self.writer.root is not None
+        if not missing and not snapshots:
+            return
+        plan = plan_batch(report, self.scratch())
+        if not missing and self.link_bulk_snapshots(report, plan.batched, pages):
+            return
+        for name, reason in plan.reasons:
+            self.debug(f"{report.rel}: query '{name}' runs once per page: {reason}")
+        batched, _ = self.run_batched(report, plan.batched, pages if snapshots else missing)
+        self.bulk[report.rel] = frozenset(batched) & frozenset(q.name for q in plan.batched
+                                                               if parameter_names(q.sql))
+        single_queries = tuple(q for q in report.queries if q.name not in batched)
+        index = {page.url: i for i, page in enumerate(pages if snapshots else missing)}
+        page_checks = self.page_checks(report)
+        for page in missing:
+            results: dict[str, QueryResult] = {name: per_page[index[page.url]] for name, per_page in batched.items()}
+            checks: list[CheckResult] = []
+            problems: list[Problem] = []
+            if single_queries:
+                more, checks, problems = self.run_page_queries(report, page.params, page_checks, single_queries)
+                results.update(more)
+            results = {q.name: results[q.name] for q in report.queries if q.name in results}
+            if not problems:
+                self.cache.put(self.results_key(report, page.params),
+                               (results, [(c.passed, c.detail) for c in checks]))
+            self.executed[page.url] = (results, checks, problems, False)
+
+    def run_batched(self, report: Report, queries: tuple[Query, ...], pages: list[Page]
+                    ) -> tuple[dict[str, list[QueryResult]], set[Query]]:
+        """Each query once for all `pages`: one result per page, by query name; and the queries that had to
+        run one page at a time after all (DuckDB could not run them batched)."""
+        out: dict[str, list[QueryResult]] = {}
+        single: set[Query] = set()
+        if not pages:
+            return out, single
+        cursor = self.cursor()
+        rows = [page.params for page in pages]
+        for query in queries:
+            if not parameter_names(query.sql):
+                try:
+                    result = run_query(cursor, query, {}, report.rel, materialize=False)
+                except SiteError:
+                    single.add(query)
+                    continue
+                self.count_query()
+                out[query.name] = [result] * len(pages)
+                continue
+            snapshot = self.bulk_parquet_target(report, query, pages)
+            per_page = run_batched(cursor, query, rows, table="__gtm_bulk" if snapshot else None)
+            if per_page is None:
+                self.debug(f"{report.rel}: query '{query.name}' runs once per page: DuckDB could not run it batched")
+                single.add(query)
+                continue
+            self.count_query()
+            out[query.name] = per_page
+            if snapshot:
+                self.write_bulk_parquet(cursor, query, per_page[0].columns, snapshot, pages)
+        return out, single
+
+    def link_bulk_snapshots(self, report: Report, queries: tuple[Query, ...], pages: list[Page]) -> bool:
+        """When every page's results came from the cache, link the snapshots made before (if all are there)."""
+        targets = {q: self.bulk_parquet_target(report, q, pages) for q in queries if parameter_names(q.sql)}
+        if not all(t is not None and t.exists() for t in targets.values()):
+            return False
+        for query, target in targets.items():
+            self.writer.link(self.bulk_parquet_name(query, pages), target)
+        self.bulk[report.rel] = frozenset(q.name for q in targets)
+        return True
+
+    @staticmethod
+    def bulk_parquet_name(query: Query, pages: list[Page]) -> str:
+        """`_data/accounts/_by_account_id/activity.parquet` (a slug never starts with `_`)."""
+        section = pages[0].section.strip("/")
+        param = pages[0].report.param if pages[0].report else ""
+        return f"_data/{section + '/' if section else ''}_by_{param}/{query.name}.parquet"
+
+    def bulk_parquet_target(self, report: Report, query: Query, pages: list[Page]) -> Path | None:
+        """Where a batched query's snapshot for all pages goes in the cache (None outside a version)."""
+        if not (self.versioned and self.writer.root is not None):
+            return None
+        key = ResultCache.key("bulk", self.page_fingerprint(report), query.sql, [p.params for p in pages])
+        return self.parquet_cache / f"bulk-{key[:32]}.parquet"
+
+    def write_bulk_parquet(self, cursor: duckdb.DuckDBPyConnection, query: Query, columns: tuple[str, ...],
+                           path: Path, pages: list[Page]) -> None:
+        """The batched rows (still in the temp table) as one Parquet file: the page's parameters, then the
+        query's columns; linked into the version beside the pages' CSV files."""
+        params = sorted(parameter_names(query.sql))
+        try:
+            if not path.exists():
+                names = [p if p not in columns else f"page_{p}" for p in params] + list(columns)
+                select = ", ".join(f"#{i + 2} as {quote_ident(n)}" for i, n in enumerate(names))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
+                target = str(tmp).replace("'", "''")
+                cursor.execute(f"copy (select {select} from __gtm_bulk) to '{target}' (format parquet)")
+                os.replace(tmp, path)
+        finally:
+            cursor.execute("drop table if exists temp.__gtm_bulk")
+        self.writer.link(self.bulk_parquet_name(query, pages), path)
+
     # -- files besides pages --------------------------------------------------------------------
 
     def write_data(self, page: Page, results: dict[str, QueryResult]) -> None:
         """The data behind the page: every query's result as CSV (the download links), and in a version
         also as Parquet (the data snapshot; the preview does without)."""
+        bulk = self.bulk.get(page.rel, frozenset())
         for name, result in sorted(results.items()):
             if result.failed:
                 continue
             folder = f"_data/{page.data_key}"
             self.writer.write(f"{folder}/{name}.csv", csv_text(result.columns, result.rows))
-            parquet = self.parquet_file(result) if self.versioned else None
+            parquet = self.parquet_file(result) if self.versioned and name not in bulk else None
             if parquet is not None:
                 self.writer.link(f"{folder}/{name}.parquet", parquet)
 
@@ -545,10 +708,14 @@ class Builder:
         """The result as Parquet in the cache (made once per distinct result), to link into the version."""
         if self.writer.root is None:
             return None
+        return parquet_of(result, self.parquet_cache, self.scratch())
+
+    def scratch(self) -> duckdb.DuckDBPyConnection:
+        """An empty DuckDB of this thread's own (no sources loaded): for parsing SQL and writing files."""
         con = getattr(self._local, "scratch", None)
         if con is None:
             con = self._local.scratch = duckdb.connect()
-        return parquet_of(result, self.parquet_cache, con)
+        return con
 
     @property
     def parquet_cache(self) -> Path:
