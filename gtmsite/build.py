@@ -394,7 +394,7 @@ class Builder:
 
     def reuse_previous(self, page: Page, outcome: PageOutcome) -> bool:
         """Link the previous version's copy of an unchanged page (and its data files) into this version."""
-        if self.previous is None or self.writer.root is None or page.report is None or outcome.problems:
+        if self.previous is None or self.writer.root is None or outcome.problems:
             return False
         folder, summaries = self.previous
         summary = summaries.get(page.url)

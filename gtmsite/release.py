@@ -44,10 +44,12 @@ class Release:
     output: Path
 
 
-def check_site(project: Path | str, log: Log = _quiet, use_cache: bool = True) -> BuildResult:
-    """Everything a build does (sources, queries, checks, templates), writing nothing."""
+def check_site(project: Path | str, log: Log = _quiet, use_cache: bool = True, debug: Log | None = None
+               ) -> BuildResult:
+    """Everything a build does (sources, queries, checks, templates), writing nothing. `debug` hears how
+    queries run (which ones of a templated report run once per page, and why)."""
     config = load_config(project)
-    builder = Builder(config, Writer(None), log, use_cache)
+    builder = Builder(config, Writer(None), log, use_cache, debug=debug or _quiet)
     try:
         return _successful(builder.run())
     finally:
@@ -55,16 +57,17 @@ def check_site(project: Path | str, log: Log = _quiet, use_cache: bool = True) -
 
 
 def build_site(project: Path | str, output: Path | str | None = None, log: Log = _quiet, use_cache: bool = True,
-               label: str = "", git_branch: str | None = None) -> Release:
+               label: str = "", git_branch: str | None = None, debug: Log | None = None) -> Release:
     """Build a new version and publish it into the output folder (or as a commit on a git branch)."""
     config = load_config(project)
     if git_branch:
         from .gitbranch import publish_to_branch
 
-        return publish_to_branch(config, git_branch, lambda folder: _release(config, folder, log, use_cache, label))
+        return publish_to_branch(config, git_branch,
+                                 lambda folder: _release(config, folder, log, use_cache, label, debug))
     target = Path(output).resolve() if output else config.output_dir
     check_output_folder(target, "--output" if output else "[build] output")
-    return _release(config, target, log, use_cache, label)
+    return _release(config, target, log, use_cache, label, debug)
 
 
 def check_output_folder(target: Path, option: str) -> None:
@@ -90,7 +93,8 @@ def _successful(result: BuildResult) -> BuildResult:
     return result
 
 
-def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str) -> Release:
+def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str, debug: Log | None = None
+             ) -> Release:
     if target == config.project or config.project.is_relative_to(target):
         raise ConfigError(f"[build] output: {target} would hold the project itself; choose a folder inside it",
                           "site.toml")
@@ -101,7 +105,8 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
         staging = staging_folder(target)
         before = read_manifest(target / "v" / previous) if previous else {}
         builder = Builder(config, Writer(staging), log, use_cache, versioned=True,
-                          previous=(target / "v" / previous, before) if previous and use_cache else None)
+                          previous=(target / "v" / previous, before) if previous and use_cache else None,
+                          debug=debug or _quiet)
         try:
             result = _successful(builder.run())
             existing = {v["id"] for v in versions} | {p.name for p in (target / "v").glob("*")}
