@@ -1,47 +1,41 @@
-"""`gtmsite build` and `gtmsite check` as a straight line:
+"""`gtmsite build` and `gtmsite check` as a straight line of stages that pass frozen values:
 
-    config -> sources -> parse reports -> plan pages (templated rows) -> checks on tables
-           -> per page, in parallel: queries (cached by content) -> page checks -> render -> write
+    plan (plan.py: pages, navigation, keys) -> execute (execute.py: queries, checks, cache; templated
+    reports batched) -> render (pages.py: HTML; svg.py: charts) -> write (write.py: files, data, assets)
 
-Nothing is published unless the whole site built without errors: pages are written to a staging
-folder that `publish` moves into place.
+Pages stream through render and write as their results arrive (in parallel), so memory holds what is
+in flight, not the whole site. Nothing is published unless the whole site built without errors: pages
+are written to a staging folder that `publish` moves into place.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import re
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import jinja2
-from markupsafe import Markup, escape
-
-from . import __version__
-from .batch import plan_batch, run_batched
-from .checks import Check, CheckResult, evaluate, parse_check
+from .checks import CheckResult
 from .components import Kpi
 from .config import Config
-from .errors import BuildFailed, Problem, SiteError, raise_if_any
-from .output import Writer, parquet_from_table, parquet_of
-from .queries import QueryResult, ResultCache, order_queries, run_query
-from .render import CompiledReport, compile_report, make_body_environment, page_url_function, render_body, render_title
-from .reports import Query, Report, read_reports
-from .site import NavItem, Page, breadcrumbs, build_nav, plan_pages
+from .errors import Problem
+from .execute import Executed, PageData, QueryRunner, content_key, execute_batched
+from .output import Writer
+from .pages import PageRenderer
+from .plan import KeyInputs, Plan, plan_site
+from .queries import QueryResult, ResultCache
+from .site import NavItem, Page
 from .sources import Database, SourceSet, discover_sources, fingerprints
-from .sqltext import parameter_names, quote_ident, quote_table
-from .svg import SvgRenderer, fill_svgs, vega_bundle
-from .theme import Theme, asset_url_function, has_asset_function, load_theme, make_theme_environment
-from .versions import PageSummary, csv_text, result_digest
+from .svg import SvgRenderer, fill_svgs
+from .theme import Theme, load_theme
+from .versions import PageSummary
+from .write import SiteOutput
 
 Log = Callable[[str], None]
 
@@ -110,7 +104,7 @@ def now_utc() -> dt.datetime:
 
 
 class Builder:
-    """One build (or check) of a site: holds the database and caches for its duration."""
+    """One build (or check) of a site: sets up its effects (database, caches, writer), then runs the stages."""
 
     def __init__(self, config: Config, writer: Writer, log: Log = _quiet, use_cache: bool = True,
                  versioned: bool = False, database: Database | None = None,
@@ -118,225 +112,131 @@ class Builder:
                  previous: tuple[Path, dict[str, PageSummary]] | None = None, debug: Log = _quiet):
         """`database` lets the preview server keep the loaded sources between rebuilds; `select_pages`
         lets it rebuild only the pages whose inputs changed; `previous` (a version's folder and its pages)
-        lets a build link the pages whose inputs did not change instead of rendering them again."""
+        lets a build link the pages whose inputs did not change instead of rendering them again; `debug`
+        hears how queries run."""
         self.config = config
         self.writer = writer
         self.log = log
-        self.debug = debug
         self.now = now_utc()
         self.use_cache = use_cache
         self.versioned = versioned
         self.sources: SourceSet = discover_sources(config)
         self.prints = fingerprints(self.sources, config)
         self.fingerprint = self.prints.site
-        self.db = database if database is not None and database.sources == self.sources else Database(
-            config, self.sources)
+        db = database if database is not None and database.sources == self.sources else Database(config, self.sources)
         self.select_pages = select_pages
-        self.previous = previous
         self.keys: dict[str, str] = {}
-        self.base_keys: dict[str, str] = {}  # a page's inputs without the data: with its results, its key
-        self.executed: dict[str, tuple[dict[str, QueryResult], list[CheckResult], list[Problem], bool]] = {}
-        self.bulk: dict[str, frozenset[str]] = {}  # templated report -> its queries snapshotted in bulk
-        self.cache = ResultCache(config.project / config.cache_dir / "results" if use_cache else None)
+        self.cache = ResultCache(self.cache_dir("results"))
         self.theme: Theme = load_theme(config)
-        self.body_env = make_body_environment()
-        self.svg_cache = config.project / config.cache_dir / "svg" if use_cache else None
+        self.runner = QueryRunner(config, self.sources, self.prints, db, self.cache, self.now,
+                                  versioned and writer.root is not None, debug)
+        self.output = SiteOutput(writer, config, self.theme, versioned, previous, self.runner.scratch)
         self.svg: SvgRenderer | None = None
-        self._vega_lock = threading.Lock()
-        self._vega_url: str | None = None
-        self.queries_run = 0
-        self._count_lock = threading.Lock()
-        self._local = threading.local()
+        self.renderer: PageRenderer | None = None
 
-    # -- the database, per thread ---------------------------------------------------------------
+    def cache_dir(self, name: str) -> Path | None:
+        return self.config.project / self.config.cache_dir / name if self.use_cache else None
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        cursor = getattr(self._local, "cursor", None)
-        if cursor is None:
-            cursor = self._local.cursor = self.db.cursor()
-        return cursor
+    @property
+    def db(self) -> Database:
+        return self.runner.db
 
-    # -- stages ---------------------------------------------------------------------------------
+    @db.setter
+    def db(self, database: Database) -> None:
+        self.runner.db = database
+
+    @property
+    def queries_run(self) -> int:
+        return self.runner.queries_run
+
+    @property
+    def theme_env(self):  # noqa: ANN201 - the theme's jinja2 Environment (after run())
+        assert self.renderer is not None, "the theme environment exists once the build has run"
+        return self.renderer.env
+
+    # -- the stages -----------------------------------------------------------------------------
 
     def run(self) -> BuildResult:
         started = time.perf_counter()
-        reports, problems = read_reports(self.config.reports_dir, self.config.project)
-        if not self.config.reports_dir.is_dir():
-            problems.append(Problem("reports/", None, "no reports/ folder: write reports/index.md"))
-        raise_if_any(problems)
-        code_cache = self.config.project / self.config.cache_dir / "templates" if self.use_cache else None
-        compiled = {r.rel: compile_report(self.body_env, r.rel, r.body, r.meta.title, code_cache, r.meta.title_line)
-                    for r in reports}
-        template_rows, problems = self.template_rows(reports)
-        pages, plan_problems = plan_pages(reports, template_rows, self.config.title)
-        problems += plan_problems
-        problems += [c.problem for c in compiled.values() if c.problem]
-        pages, title_problems = self.render_titles(pages, compiled)
-        problems += title_problems
-        raise_if_any(problems)
-        self.log(f"{len(reports)} reports, {len(pages)} pages")
-        nav = build_nav(pages)
-        self.keys = self.page_keys(pages, nav)
-        chosen = self.select_pages(pages, nav) if self.select_pages else pages
-        if any(_CHART_CALL.search(r.body) for r in reports):
-            self.svg = SvgRenderer(self.svg_cache, self.config.worker_count, parallel=len(chosen) >= 8)
+        plan = plan_site(self.config, self.runner.cached_query, self.runner.page_fingerprint,
+                         KeyInputs(self.theme.fingerprint, self.config, self.versioned, self.now),
+                         self.cache_dir("templates"))
+        self.keys = dict(plan.keys)
+        self.log(f"{len(plan.reports)} reports, {len(plan.pages)} pages")
+        pages = list(plan.pages)
+        chosen = self.select_pages(pages, plan.nav) if self.select_pages else pages
+        workers = max(1, self.config.worker_count)
+        self.svg = SvgRenderer(self.cache_dir("svg"), workers, parallel=len(chosen) >= 8)
+        if any(_CHART_CALL.search(r.body) for r in plan.reports):
             self.svg.warm_up()
         try:
-            table_checks = self.table_checks(reports)
-            outcomes = self.build_pages(pages, nav, chosen, compiled)
-        finally:
-            if self.svg is not None:
-                self.svg.close()
-        notes = [n for o in outcomes for n in o.notes]
-        all_checks = table_checks + [c for o in outcomes for c in o.checks]
-        svg = self.svg
-        return BuildResult(self.config, pages, outcomes, all_checks, notes, self.fingerprint,
-                           time.perf_counter() - started, self.queries_run, self.cache.hits,
-                           svg.rendered if svg else 0, svg.cached if svg else 0)
-
-    def template_rows(self, reports: list[Report]) -> tuple[dict[str, list[dict[str, Any]]], list[Problem]]:
-        """Run each templated report's `pages` query: one dict of parameters per page."""
-        rows: dict[str, list[dict[str, Any]]] = {}
-        problems: list[Problem] = []
-        for report in reports:
-            if report.param is None:
-                continue
-            sql = report.meta.pages
-            if not sql:
-                problems.append(Problem(report.rel, 1, f"a templated report needs a `pages:` query in its front "
-                                        f"matter, e.g. pages: select distinct {report.param} from ..."))
-                continue
-            try:
-                result = self.cached_query("pages", sql, report.rel, report.meta.pages_fence_line)
-            except SiteError as exc:
-                problems.append(exc.problem)
-                continue
-            if report.param not in result.columns:
-                problems.append(Problem(report.rel, report.meta.pages_line,
-                                        f"pages: the query has no column '{report.param}' (named by the file "
-                                        f"name [{report.param}].md); columns: {', '.join(result.columns)}"))
-                continue
-            rows[report.rel] = [dict(zip(result.columns, row)) for row in result.rows]
-        return rows, problems
-
-    def cached_query(self, name: str, sql: str, rel: str, line: int) -> QueryResult:
-        key = ResultCache.key("query", self.prints.of_sql(sql), sql)
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-        result = run_query(self.cursor(), Query(name, sql, line), {}, rel, materialize=False)
-        self.count_query()
-        self.cache.put(key, result)
-        return result
-
-    def render_titles(self, pages: list[Page], compiled: dict[str, CompiledReport]) -> tuple[list[Page], list[Problem]]:
-        out, problems = [], []
-        for page in pages:
-            if page.templated and page.report is not None and page.report.meta.title:
-                try:
-                    title = render_title(compiled[page.report.rel], page.report.meta.title, page.params,
-                                         page.report.rel, page.report.meta.title_line)
-                except SiteError as exc:
-                    if exc.problem not in problems:  # the same mistake on every page of the report: say it once
-                        problems.append(exc.problem)
-                    title = page.title
-                page = Page(page.url, title, page.report, page.params, page.order, page.hidden, page.templated)
-            out.append(page)
-        return out, problems
-
-    def table_checks(self, reports: list[Report]) -> list[CheckResult]:
-        """Checks on source tables and models: from [[checks]] and from reports' fences, each run once."""
-        checks: list[Check] = []
-        problems: list[Problem] = []
-        for site_check in self.config.checks:
-            try:
-                checks.append(parse_check(f"{site_check.table}: {site_check.check}", "site.toml", site_check.line,
-                                          site_check.warn))
-            except SiteError as exc:
-                problems.append(exc.problem)
-        for report in reports:
-            names = {q.name for q in report.queries}
-            checks += [c for c in report.checks if c.target not in names]
-        results: list[CheckResult] = []
-        tables = self.sources.tables
-        for check in checks:
-            if check.target not in tables:
-                problems.append(Problem(check.path, check.line,
-                                        f"check '{check.text}': '{check.target}' is neither a query on this page nor a "
-                                        f"source table (tables: {', '.join(sorted(tables)) or 'none'})"))
-                continue
-            try:
-                results.append(self.cached_check(check))
-            except SiteError as exc:
-                problems.append(exc.problem)
-            except BuildFailed as exc:
-                problems.extend(exc.problems)
-                break
-        raise_if_any(problems)
-        return results
-
-    def cached_check(self, check: Check) -> CheckResult:
-        clock = self.now.isoformat(timespec="minutes") if check.kind == "freshness" else ""
-        key = ResultCache.key("check", self.prints.of_sql(f"select * from {check.target}"), check.text, clock)
-        cached = self.cache.get(key)
-        if cached is not None:
-            return CheckResult(check, cached[0], cached[1])
-        result = evaluate(check, self.cursor(), quote_table(check.target), self.now)
-        self.cache.put(key, (result.passed, result.detail))
-        return result
-
-    def count_query(self, n: int = 1) -> None:
-        with self._count_lock:
-            self.queries_run += n
-
-    # -- pages ----------------------------------------------------------------------------------
-
-    def build_pages(self, pages: list[Page], nav: tuple[NavItem, ...], chosen: list[Page],
-                    compiled: dict[str, CompiledReport]) -> list[PageOutcome]:
-        """Build the `chosen` pages (all of them, except in the preview) with the whole site's navigation."""
-        by_url = {p.url: p for p in pages}
-        asset = asset_url_function(self.theme, self.config.base_url)
-        env = make_theme_environment(self.theme, {"asset": asset, "site": self.config, "nav": nav,
-                                                  "sidebar": self.sidebar, "versioned": self.versioned,
-                                                  "has_asset": has_asset_function(self.theme)},
-                                     self.config.project / self.config.cache_dir / "theme" if self.use_cache else None)
-        self.nav = nav
-        self._sidebars: dict[int, str] = {}
-        self.theme_env = env
-        self.pages_by_url = by_url
-        workers = max(1, self.config.worker_count)
-        self.execute_templated(chosen)
-        if self.svg is None:
-            self.svg = SvgRenderer(self.svg_cache, workers, parallel=len(chosen) >= 8)
-        pages = chosen
-        progress = Progress(len(pages), self.log)
-        try:
-            if workers == 1 or len(pages) < 4:
-                outcomes = [progress.tick(self.build_page(p, compiled)) for p in pages]
-            else:
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    outcomes = list(pool.map(lambda p: progress.tick(self.build_page(p, compiled)), pages))
-            for outcome in outcomes:
-                if outcome.charts:
-                    self.write_page_with_charts(outcome)
+            executed = execute_batched(self.runner, list(plan.reports), chosen)
+            self.output.link_snapshots(executed.snapshots)
+            outcomes = self.build_pages(plan, chosen, executed)
         finally:
             self.svg.close()
-        self.write_assets()
+        notes = [n for o in outcomes for n in o.notes]
+        all_checks = list(executed.table_checks) + [c for o in outcomes for c in o.checks]
+        return BuildResult(self.config, pages, outcomes, all_checks, notes, self.fingerprint,
+                           time.perf_counter() - started, self.queries_run, self.cache.hits,
+                           self.svg.rendered, self.svg.cached)
+
+    def build_pages(self, plan: Plan, chosen: list[Page], executed: Executed) -> list[PageOutcome]:
+        """Build the `chosen` pages (all of them, except in the preview) with the whole site's navigation:
+        each page's results (batched ones from `executed`, or its own queries), then render and write."""
+        self.renderer = PageRenderer(self.config, self.theme, plan.nav, plan.by_url, self.versioned, self.now,
+                                     self.output.vega_url, self.cache_dir("theme"))
+        workers = max(1, self.config.worker_count)
+        progress = Progress(len(chosen), self.log)
+
+        def one(page: Page) -> PageOutcome:
+            return progress.tick(self.build_page(page, plan, executed))
+
+        if workers == 1 or len(chosen) < 4:
+            outcomes = [one(p) for p in chosen]
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                outcomes = list(pool.map(one, chosen))
+        for outcome in outcomes:
+            if outcome.charts:
+                self.write_page_with_charts(outcome)
+        self.output.write_assets()
         home = self.config.base_url + ("latest/" if self.versioned else "")
         self.render_extra("/404.html", "Page not found", "404.html", base_href=home)
         return outcomes
 
-    def sidebar(self, page: Page) -> Markup:
-        """The navigation for a page: rendered once per folder depth, then the page's own link marked."""
-        depth = page.url.count("/") - 1
-        html = self._sidebars.get(depth)
-        if html is None:
-            tree = self.theme_env.get_template("nav.html").module.tree
-            html = self._sidebars[depth] = str(tree(self.nav, page_url_function("/" + "x/" * depth)))
-        marker = f'data-nav="{escape(page.url)}"'
-        return Markup(html.replace(marker, f'{marker} aria-current="page"'))
+    def build_page(self, page: Page, plan: Plan, executed: Executed) -> PageOutcome:
+        """One page through execute (unless batched already), render and write; or linked unchanged."""
+        outcome = PageOutcome(page, key=plan.keys.get(page.url, ""))
+        data: PageData | None = None
+        if page.report is not None:
+            data = executed.pages.get(page.url) or self.runner.page_data(page)
+            outcome.results, outcome.checks = dict(data.results), list(data.checks)
+            outcome.problems, outcome.cached = list(data.problems), data.cached
+            outcome.key = content_key(plan.base_keys[page.url], data)
+        if not outcome.problems:
+            outcome.reused = self.output.link_previous(page, outcome.key)
+            if outcome.reused is not None:
+                return outcome
+        assert self.renderer is not None and self.svg is not None
+        rendered = self.renderer.render(page, data, plan.compiled)
+        outcome.problems += rendered.problems
+        outcome.kpis, outcome.notes = list(rendered.kpis), list(rendered.notes)
+        if data is not None:
+            self.output.write_data(page, data.results, executed.bulk.get(page.rel, frozenset()))
+        if outcome.problems:
+            return outcome
+        outcome.pending_html = rendered.html
+        if rendered.charts:
+            outcome.charts = {key: self.svg.request(key, spec) for key, spec in rendered.charts.items()}
+            if all(f.done() for f in outcome.charts.values()):
+                self.write_page_with_charts(outcome)
+            return outcome
+        self.write_html(outcome, rendered.html)
+        return outcome
 
     def write_page_with_charts(self, outcome: PageOutcome) -> None:
+        assert self.svg is not None
         svgs = {}
         for key in outcome.charts:
             try:
@@ -345,393 +245,19 @@ class Builder:
                 outcome.problems.append(Problem(outcome.page.rel, None, f"chart could not be drawn: {exc}"))
                 svgs[key] = '<p class="gtm-error">This chart could not be drawn.</p>'
         self.write_html(outcome, fill_svgs(outcome.pending_html, svgs))
-        outcome.pending_html, outcome.charts = "", {}
+        outcome.charts = {}
 
     def write_html(self, outcome: PageOutcome, html: str) -> None:
-        try:
-            self.writer.write(outcome.page.output_path, html)
-        except SiteError as exc:
-            outcome.problems.append(Problem(outcome.page.rel or outcome.page.url, None, exc.message))
-
-    def vega_url(self) -> str:
-        """The URL of the Vega bundle; made (or taken from the cache) the first time a page has a chart."""
-        with self._vega_lock:
-            if self._vega_url is None:
-                data = vega_bundle(self.config.project / self.config.cache_dir)
-                name = f"vega.{hashlib.sha256(data).hexdigest()[:10]}.js"
-                self.writer.write(f"_assets/{name}", data, immutable=True)
-                self._vega_url = f"{self.config.base_url}_assets/{name}"
-            return self._vega_url
-
-    def page_keys(self, pages: list[Page], nav: tuple[NavItem, ...]) -> dict[str, str]:
-        """Each page's inputs as one hash: its report's text, its parameters, the data its queries read, and
-        what all pages share (theme, navigation, page titles, settings). Same key, same page."""
-        sitemap = sorted((p.url, p.title) for p in pages)
-        shared = hashlib.sha256(f"{__version__}\0{self.theme.fingerprint}\0{nav!r}\0{sitemap!r}\0{self.config!r}\0"
-                                f"{self.versioned}".encode()).hexdigest()
-        keys = {}
-        for page in pages:
-            report = page.report
-            inputs = report.source_hash if report else repr(page.listing)
-            if report and any(c.kind == "freshness" for c in report.checks):
-                inputs += self.now.isoformat(timespec="minutes")
-            text = f"{page.url}\0{page.title}\0{inputs}\0{sorted(page.params.items())!r}\0{shared}"
-            base = self.base_keys[page.url] = hashlib.sha256(text.encode()).hexdigest()
-            data = self.page_fingerprint(report) if report else ""
-            keys[page.url] = hashlib.sha256(f"{base}\0{data}".encode()).hexdigest()[:24]
-        return keys
-
-    def content_key(self, page: Page, results: dict[str, QueryResult], checks: list[CheckResult]) -> str:
-        """A page's key from its inputs and its own query results (not the fingerprint of the tables they
-        read): a new row that changes one account's results changes that account's page only."""
-        digest = hashlib.sha256(self.base_keys.get(page.url, page.url).encode())
-        for name, result in sorted(results.items()):
-            digest.update(f"\0{name}\0{result.failed}\0{result_digest(result.columns, result.types, result.rows)}"
-                          .encode())
-        for check in checks:
-            digest.update(f"\0{check.passed}\0{check.detail}".encode())
-        return digest.hexdigest()[:24]
-
-    def reuse_previous(self, page: Page, outcome: PageOutcome) -> bool:
-        """Link the previous version's copy of an unchanged page (and its data files) into this version."""
-        if self.previous is None or self.writer.root is None or outcome.problems:
-            return False
-        folder, summaries = self.previous
-        summary = summaries.get(page.url)
-        source = folder / page.output_path
-        if summary is None or summary.key != outcome.key or not source.is_file():
-            return False
-        outcome.reused = summary
-        self.writer.link(page.output_path, source)
-        data = folder / "_data" / page.data_key
-        if data.is_dir():
-            for item in sorted(data.iterdir()):
-                if item.is_file():
-                    self.writer.link(f"_data/{page.data_key}/{item.name}", item)
-        return True
-
-    def build_page(self, page: Page, compiled: dict[str, CompiledReport]) -> PageOutcome:
-        outcome = PageOutcome(page, key=self.keys.get(page.url, ""))
-        if page.report is not None:
-            results, checks, problems, cached = self.page_results(page)
-            outcome.checks, outcome.problems, outcome.cached, outcome.results = checks, problems, cached, results
-            outcome.key = self.content_key(page, results, checks)
-        if self.reuse_previous(page, outcome):
-            return outcome
-        url = page_url_function(page.url)
-        body_html, toc, charts = "", [], {}
-        if page.report is not None:
-            report = page.report
-            results = dict(outcome.results)
-            for query in report.queries:
-                if query.name not in results:
-                    results[query.name] = QueryResult(query.name, (), (), (), query.sql, query.line, failed=True)
-            body = render_body(compiled[report.rel], report.rel, results, page.params,
-                               {"page": page, "site": self.config, "children": self.children(page)},
-                               self.show_sql(report), url, lambda name: url(self.data_url(page, name)))
-            outcome.problems += body.problems
-            outcome.kpis, outcome.notes = body.kpis, [f"{report.rel}: {n}" for n in body.notes]
-            body_html, toc, charts = body.html, body.toc, body.charts
-            self.write_data(page, outcome.results)
-        try:
-            html = self.render_page(page, body_html, toc, url, bool(charts))
-        except SiteError as exc:
-            outcome.problems.append(exc.problem)
-        if outcome.problems:
-            return outcome
-        if charts:
-            outcome.charts = {key: self.svg.request(key, spec) for key, spec in charts.items()}
-            if all(f.done() for f in outcome.charts.values()):
-                outcome.pending_html = html
-                self.write_page_with_charts(outcome)
-            else:
-                outcome.pending_html = html
-            return outcome
-        self.write_html(outcome, html)
-        return outcome
-
-    def page_fingerprint(self, report: Report) -> str:
-        """The fingerprint of the data a report's queries read (a change elsewhere leaves it alone)."""
-        return self.prints.of_sql(*(q.sql for q in report.queries))
-
-    def show_sql(self, report: Report) -> bool:
-        return report.meta.show_sql if report.meta.show_sql is not None else self.config.show_sql
-
-    def children(self, page: Page) -> list[Page]:
-        """The pages directly under this page's folder (for section index pages)."""
-        if not page.url.endswith("/") or (page.report and not page.report.is_index):
-            return []
-        return [p for p in self.pages_by_url.values() if p.section == page.url and p.url != page.url]
-
-    @staticmethod
-    def data_url(page: Page, query: str) -> str:
-        return f"/_data/{page.data_key}/{query}.csv"
-
-    def render_page(self, page: Page, body_html: str, toc: list[dict[str, Any]], url: Callable[[str], str],
-                    has_charts: bool) -> str:
-        listing = [self.pages_by_url[u] for u in page.listing]
-        return self.render_theme("listing.html" if page.report is None else "page.html",
-                                 page=page, content=Markup(body_html), toc=toc, url=url, listing=listing,
-                                 breadcrumbs=breadcrumbs(page, self.pages_by_url), generated=self.now,
-                                 vega_url=self.vega_url() if has_charts else None)
-
-    def render_theme(self, name: str, **variables: Any) -> str:
-        """Render a theme template; a mistake in a site's own template is an error at its file and line."""
-        try:
-            return self.theme_env.get_template(name).render(**variables)
-        except jinja2.TemplateError as exc:
-            where, line = name, getattr(exc, "lineno", None)
-            for frame, lineno in traceback.walk_tb(exc.__traceback__):
-                if frame.f_code.co_filename.endswith(".html"):
-                    where, line = frame.f_code.co_filename, lineno
-            path = Path(where)
-            shown = path.relative_to(self.config.project).as_posix() if path.is_relative_to(self.config.project) \
-                else f"built-in theme {path.name}"
-            raise SiteError(f"template error: {exc}", shown, line) from None
-
-    def page_results(self, page: Page) -> tuple[dict[str, QueryResult], list[CheckResult], list[Problem], bool]:
-        """The page's query results and page-level check results, from the cache or from DuckDB; on a
-        templated page each check result says which page it is about."""
-        done = self.executed.pop(page.url, None)
-        results, checks, problems, cached = done if done else self._page_results(page.report, page.params)
-        if page.templated:
-            checks = [replace(c, page=page.url) for c in checks]
-        return results, checks, problems, cached
-
-    def page_checks(self, report: Report) -> list[Check]:
-        names = {q.name for q in report.queries}
-        return [c for c in report.checks if c.target in names]
-
-    def results_key(self, report: Report, params: dict[str, Any]) -> str:
-        """The cache key of a page's query results: its queries, checks, parameters and the data they read."""
-        page_checks = self.page_checks(report)
-        clock = self.now.isoformat(timespec="minutes") if any(c.kind == "freshness" for c in page_checks) else ""
-        return ResultCache.key("page", self.page_fingerprint(report), [(q.name, q.sql) for q in report.queries],
-                               [c.text for c in page_checks], sorted(params.items(), key=lambda kv: kv[0]), clock)
-
-    def _page_results(self, report: Report, params: dict[str, Any]
-                      ) -> tuple[dict[str, QueryResult], list[CheckResult], list[Problem], bool]:
-        page_checks = self.page_checks(report)
-        key = self.results_key(report, params)
-        cached = self.cache.get(key)
-        if cached is not None:
-            results, check_values = cached
-            checks = [CheckResult(c, passed, detail) for c, (passed, detail) in zip(page_checks, check_values)]
-            return results, checks, [], True
-        results, checks, problems = self.run_page_queries(report, params, page_checks)
-        if not problems:
-            self.cache.put(key, (results, [(c.passed, c.detail) for c in checks]))
-        return results, checks, problems, False
-
-    def run_page_queries(self, report: Report, params: dict[str, Any], page_checks: list[Check],
-                         queries: tuple[Query, ...] | None = None
-                         ) -> tuple[dict[str, QueryResult], list[CheckResult], list[Problem]]:
-        queries = report.queries if queries is None else queries
-        ordered, deps, problems = order_queries(queries, report.rel)
-        needed_as_table = {d for ds in deps.values() for d in ds} | {c.target for c in page_checks}
-        snapshots = self.versioned and self.writer.root is not None  # each result to Parquet, from its temp table
-        if snapshots:
-            needed_as_table = {q.name for q in queries}
-        cursor = self.cursor()
-        results: dict[str, QueryResult] = {}
-        failed: set[str] = set()
-        checks: list[CheckResult] = []
-        try:
-            for query in ordered:
-                if deps[query.name] & failed:
-                    failed.add(query.name)
-                    continue
-                try:
-                    results[query.name] = run_query(cursor, query, params, report.rel,
-                                                    materialize=query.name in needed_as_table)
-                    self.count_query()
-                    if snapshots:
-                        parquet_from_table(results[query.name], quote_ident(query.name), self.parquet_cache, cursor)
-                except SiteError as exc:
-                    failed.add(query.name)
-                    problems.append(exc.problem)
-            for check in page_checks:
-                if check.target in failed:
-                    continue
-                try:
-                    checks.append(evaluate(check, cursor, quote_ident(check.target), self.now))
-                except SiteError as exc:
-                    problems.append(exc.problem)
-        finally:
-            for name in needed_as_table & set(results):
-                cursor.execute(f"drop table if exists temp.{quote_ident(name)}")
-        return results, checks, problems
-
-    # -- templated reports: queries once for all pages ------------------------------------------
-
-    def execute_templated(self, chosen: list[Page]) -> None:
-        """Run each templated report's queries once for all of its pages that the cache does not answer, and
-        keep every page's results for `page_results`. In a version, each batched query's rows for all pages
-        also go to one Parquet snapshot (with the parameter column)."""
-        groups: dict[str, list[Page]] = {}
-        for page in chosen:
-            if page.templated and page.report is not None and page.report.queries:
-                groups.setdefault(page.report.rel, []).append(page)
-        for pages in groups.values():
-            self.execute_report(pages)
-
-    def execute_report(self, pages: list[Page]) -> None:
-        report = pages[0].report
-        assert report is not None
-        missing = []
-        for page in pages:
-            cached = self.cache.get(self.results_key(report, page.params))
-            if cached is None:
-                missing.append(page)
-                continue
-            results, check_values = cached
-            checks = [CheckResult(c, passed, detail) for c, (passed, detail) in zip(self.page_checks(report),
-                                                                                   check_values)]
-            self.executed[page.url] = (results, checks, [], True)
-        snapshots = self.versioned and self.writer.root is not None
-        if not missing and not snapshots:
-            return
-        plan = plan_batch(report, self.scratch())
-        if not missing and self.link_bulk_snapshots(report, plan.batched, pages):
-            return
-        for name, reason in plan.reasons:
-            self.debug(f"{report.rel}: query '{name}' runs once per page: {reason}")
-        batched, _ = self.run_batched(report, plan.batched, pages if snapshots else missing)
-        self.bulk[report.rel] = frozenset(batched) & frozenset(q.name for q in plan.batched
-                                                               if parameter_names(q.sql))
-        single_queries = tuple(q for q in report.queries if q.name not in batched)
-        index = {page.url: i for i, page in enumerate(pages if snapshots else missing)}
-        page_checks = self.page_checks(report)
-        for page in missing:
-            results: dict[str, QueryResult] = {name: per_page[index[page.url]] for name, per_page in batched.items()}
-            checks: list[CheckResult] = []
-            problems: list[Problem] = []
-            if single_queries:
-                more, checks, problems = self.run_page_queries(report, page.params, page_checks, single_queries)
-                results.update(more)
-            results = {q.name: results[q.name] for q in report.queries if q.name in results}
-            if not problems:
-                self.cache.put(self.results_key(report, page.params),
-                               (results, [(c.passed, c.detail) for c in checks]))
-            self.executed[page.url] = (results, checks, problems, False)
-
-    def run_batched(self, report: Report, queries: tuple[Query, ...], pages: list[Page]
-                    ) -> tuple[dict[str, list[QueryResult]], set[Query]]:
-        """Each query once for all `pages`: one result per page, by query name; and the queries that had to
-        run one page at a time after all (DuckDB could not run them batched)."""
-        out: dict[str, list[QueryResult]] = {}
-        single: set[Query] = set()
-        if not pages:
-            return out, single
-        cursor = self.cursor()
-        rows = [page.params for page in pages]
-        for query in queries:
-            if not parameter_names(query.sql):
-                try:
-                    result = run_query(cursor, query, {}, report.rel, materialize=False)
-                except SiteError:
-                    single.add(query)
-                    continue
-                self.count_query()
-                out[query.name] = [result] * len(pages)
-                continue
-            snapshot = self.bulk_parquet_target(report, query, pages)
-            per_page = run_batched(cursor, query, rows, table="__gtm_bulk" if snapshot else None)
-            if per_page is None:
-                self.debug(f"{report.rel}: query '{query.name}' runs once per page: DuckDB could not run it batched")
-                single.add(query)
-                continue
-            self.count_query()
-            out[query.name] = per_page
-            if snapshot:
-                self.write_bulk_parquet(cursor, query, per_page[0].columns, snapshot, pages)
-        return out, single
-
-    def link_bulk_snapshots(self, report: Report, queries: tuple[Query, ...], pages: list[Page]) -> bool:
-        """When every page's results came from the cache, link the snapshots made before (if all are there)."""
-        targets = {q: self.bulk_parquet_target(report, q, pages) for q in queries if parameter_names(q.sql)}
-        if not all(t is not None and t.exists() for t in targets.values()):
-            return False
-        for query, target in targets.items():
-            self.writer.link(self.bulk_parquet_name(query, pages), target)
-        self.bulk[report.rel] = frozenset(q.name for q in targets)
-        return True
-
-    @staticmethod
-    def bulk_parquet_name(query: Query, pages: list[Page]) -> str:
-        """`_data/accounts/_by_account_id/activity.parquet` (a slug never starts with `_`)."""
-        section = pages[0].section.strip("/")
-        param = pages[0].report.param if pages[0].report else ""
-        return f"_data/{section + '/' if section else ''}_by_{param}/{query.name}.parquet"
-
-    def bulk_parquet_target(self, report: Report, query: Query, pages: list[Page]) -> Path | None:
-        """Where a batched query's snapshot for all pages goes in the cache (None outside a version)."""
-        if not (self.versioned and self.writer.root is not None):
-            return None
-        key = ResultCache.key("bulk", self.page_fingerprint(report), query.sql, [p.params for p in pages])
-        return self.parquet_cache / f"bulk-{key[:32]}.parquet"
-
-    def write_bulk_parquet(self, cursor: duckdb.DuckDBPyConnection, query: Query, columns: tuple[str, ...],
-                           path: Path, pages: list[Page]) -> None:
-        """The batched rows (still in the temp table) as one Parquet file: the page's parameters, then the
-        query's columns; linked into the version beside the pages' CSV files."""
-        params = sorted(parameter_names(query.sql))
-        try:
-            if not path.exists():
-                names = [p if p not in columns else f"page_{p}" for p in params] + list(columns)
-                select = ", ".join(f"#{i + 2} as {quote_ident(n)}" for i, n in enumerate(names))
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
-                target = str(tmp).replace("'", "''")
-                cursor.execute(f"copy (select {select} from __gtm_bulk) to '{target}' (format parquet)")
-                os.replace(tmp, path)
-        finally:
-            cursor.execute("drop table if exists temp.__gtm_bulk")
-        self.writer.link(self.bulk_parquet_name(query, pages), path)
-
-    # -- files besides pages --------------------------------------------------------------------
-
-    def write_data(self, page: Page, results: dict[str, QueryResult]) -> None:
-        """The data behind the page: every query's result as CSV (the download links), and in a version
-        also as Parquet (the data snapshot; the preview does without)."""
-        bulk = self.bulk.get(page.rel, frozenset())
-        for name, result in sorted(results.items()):
-            if result.failed:
-                continue
-            folder = f"_data/{page.data_key}"
-            self.writer.write(f"{folder}/{name}.csv", csv_text(result.columns, result.rows))
-            parquet = self.parquet_file(result) if self.versioned and name not in bulk else None
-            if parquet is not None:
-                self.writer.link(f"{folder}/{name}.parquet", parquet)
-
-    def parquet_file(self, result: QueryResult) -> Path | None:
-        """The result as Parquet in the cache (made once per distinct result), to link into the version."""
-        if self.writer.root is None:
-            return None
-        return parquet_of(result, self.parquet_cache, self.scratch())
-
-    def scratch(self) -> duckdb.DuckDBPyConnection:
-        """An empty DuckDB of this thread's own (no sources loaded): for parsing SQL and writing files."""
-        con = getattr(self._local, "scratch", None)
-        if con is None:
-            con = self._local.scratch = duckdb.connect()
-        return con
-
-    @property
-    def parquet_cache(self) -> Path:
-        return self.config.project / self.config.cache_dir / "parquet"
+        problem = self.output.write_html(outcome.page, html)
+        if problem is not None:
+            outcome.problems.append(problem)
+        outcome.pending_html = ""
 
     def render_extra(self, url: str, title: str, template: str, **variables: Any) -> None:
-        """A page the site makes itself (what changed, checks), in the theme, at `url`."""
-        page = Page(url, title, None, hidden=True)
-        html = self.render_theme(template, page=page, url=page_url_function(url if url.endswith("/") else "/"),
-                                 toc=[], breadcrumbs=[], generated=self.now, vega_url=None, **variables)
-        self.writer.write(page.output_path if url.endswith("/") else url.lstrip("/"), html)
-
-    def write_assets(self) -> None:
-        for asset in self.theme.assets:
-            if self.writer.root is None or not (self.writer.root / "_assets" / asset.hashed).exists():
-                self.writer.write(f"_assets/{asset.hashed}", asset.path.read_bytes(), immutable=True)
+        """A page the site makes itself (what changed, checks, 404), in the theme, at `url`."""
+        assert self.renderer is not None
+        path, html = self.renderer.render_extra(url, title, template, **variables)
+        self.writer.write(path, html)
 
 
 _CHART_CALL = re.compile(r"\b(\w+_chart|histogram|heatmap|chart)\s*\(")
