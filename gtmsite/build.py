@@ -133,6 +133,7 @@ class Builder:
         self.output = SiteOutput(writer, config, self.theme, versioned, previous, self.runner.scratch)
         self.svg: SvgRenderer | None = None
         self.renderer: PageRenderer | None = None
+        self._charts_lock = threading.Lock()
 
     def cache_dir(self, name: str) -> Path | None:
         return self.config.project / self.config.cache_dir / name if self.use_cache else None
@@ -198,8 +199,7 @@ class Builder:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 outcomes = list(pool.map(one, chosen))
         for outcome in outcomes:
-            if outcome.charts:
-                self.write_page_with_charts(outcome)
+            self.write_page_with_charts(outcome)  # those whose charts were not all drawn yet
         self.output.write_assets()
         home = self.config.base_url + ("latest/" if self.versioned else "")
         self.render_extra("/404.html", "Page not found", "404.html", base_href=home)
@@ -229,23 +229,36 @@ class Builder:
         outcome.pending_html = rendered.html
         if rendered.charts:
             outcome.charts = {key: self.svg.request(key, spec) for key, spec in rendered.charts.items()}
-            if all(f.done() for f in outcome.charts.values()):
-                self.write_page_with_charts(outcome)
+            for future in list(outcome.charts.values()):  # written as soon as its last chart is drawn
+                future.add_done_callback(lambda _, outcome=outcome: self.write_when_drawn(outcome))
             return outcome
         self.write_html(outcome, rendered.html)
         return outcome
 
-    def write_page_with_charts(self, outcome: PageOutcome) -> None:
+    def write_when_drawn(self, outcome: PageOutcome) -> None:
+        """Write a page once all its charts are drawn, so that a big build holds only the pages whose charts
+        are still being drawn, not every page until the end."""
+        with self._charts_lock:
+            if not outcome.charts or not all(f.done() for f in outcome.charts.values()):
+                return
+            charts, outcome.charts = outcome.charts, {}
+        self.write_page_with_charts(outcome, charts)
+
+    def write_page_with_charts(self, outcome: PageOutcome, charts: dict[str, Future] | None = None) -> None:
         assert self.svg is not None
+        if charts is None:
+            with self._charts_lock:
+                charts, outcome.charts = outcome.charts, {}
+            if not charts:
+                return  # written already
         svgs = {}
-        for key in outcome.charts:
+        for key in charts:
             try:
                 svgs[key] = self.svg.svg(key)
             except Exception as exc:  # noqa: BLE001 - a chart vl-convert cannot draw is the user's spec
                 outcome.problems.append(Problem(outcome.page.rel, None, f"chart could not be drawn: {exc}"))
                 svgs[key] = '<p class="gtm-error">This chart could not be drawn.</p>'
         self.write_html(outcome, fill_svgs(outcome.pending_html, svgs))
-        outcome.charts = {}
 
     def write_html(self, outcome: PageOutcome, html: str) -> None:
         problem = self.output.write_html(outcome.page, html)
