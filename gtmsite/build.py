@@ -55,7 +55,7 @@ class PageOutcome:
     notes: list[str] = field(default_factory=list)
     results: dict[str, QueryResult] = field(default_factory=dict)
     cached: bool = False
-    key: str = ""  # the page's inputs (see Builder.page_keys)
+    key: str = ""  # the page's inputs and its own results (see execute.content_key)
     reused: PageSummary | None = None  # the previous version's page, linked instead of rendered again
 
 
