@@ -24,7 +24,7 @@ from typing import Any
 from .checks import CheckResult
 from .components import Kpi
 from .config import Config
-from .errors import Problem
+from .errors import Problem, per_page
 from .execute import Executed, PageData, QueryRunner, content_key, execute_batched
 from .output import Writer
 from .pages import PageRenderer
@@ -35,6 +35,7 @@ from .sources import Database, SourceSet, discover_sources, fingerprints
 from .svg import SvgRenderer, fill_svgs
 from .theme import Theme, load_theme
 from .versions import PageSummary
+from .warehouse import FetchPolicy
 from .write import SiteOutput
 
 Log = Callable[[str], None]
@@ -54,7 +55,9 @@ class PageOutcome:
     kpis: list[Kpi] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     results: dict[str, QueryResult] = field(default_factory=dict)
+    forecasts: list[Any] = field(default_factory=list)  # the ForecastRecords of the page's charts
     cached: bool = False
+    warnings: list[Problem] = field(default_factory=list)
     key: str = ""  # the page's inputs and its own results (see execute.content_key)
     reused: PageSummary | None = None  # the previous version's page, linked instead of rendered again
 
@@ -72,6 +75,8 @@ class BuildResult:
     cache_hits: int
     charts_rendered: int = 0
     charts_cached: int = 0
+    site_problems: list[Problem] = field(default_factory=list)  # not of one page: e.g. a report that did not parse
+    site_warnings: list[Problem] = field(default_factory=list)
 
     @property
     def linked(self) -> int:
@@ -80,19 +85,30 @@ class BuildResult:
 
     @property
     def problems(self) -> list[Problem]:
-        found = [p for o in self.outcomes for p in o.problems]
+        found = self.site_problems + per_page([(p, _templated_url(o)) for o in self.outcomes for p in o.problems])
         found += [Problem(r.check.path, r.check.line, r.message) for r in self.checks if r.status == "failed"]
         return found
 
     @property
+    def report_warnings(self) -> list[Problem]:
+        """Doubtful things in the reports (a broken link, an unknown key): errors with --strict."""
+        return self.site_warnings + per_page([(w, _templated_url(o)) for o in self.outcomes for w in o.warnings])
+
+    @property
     def warnings(self) -> list[Problem]:
-        return [Problem(r.check.path, r.check.line, r.message) for r in self.checks if r.status == "warned"]
+        """The report warnings and the `warn:` checks that did not pass."""
+        checks = [Problem(r.check.path, r.check.line, r.message) for r in self.checks if r.status == "warned"]
+        return self.report_warnings + checks
 
     def check_counts(self) -> dict[str, int]:
         counts = {"passed": 0, "warned": 0, "failed": 0}
         for result in self.checks:
             counts[result.status] += 1
         return counts
+
+
+def _templated_url(outcome: PageOutcome) -> str:
+    return outcome.page.url if outcome.page.templated else ""
 
 
 def now_utc() -> dt.datetime:
@@ -109,18 +125,20 @@ class Builder:
     def __init__(self, config: Config, writer: Writer, log: Log = _quiet, use_cache: bool = True,
                  versioned: bool = False, database: Database | None = None,
                  select_pages: Callable[[list[Page], tuple[NavItem, ...]], list[Page]] | None = None,
-                 previous: tuple[Path, dict[str, PageSummary]] | None = None, debug: Log = _quiet):
+                 previous: tuple[Path, dict[str, PageSummary]] | None = None, debug: Log = _quiet,
+                 fetch: FetchPolicy | None = None):
         """`database` lets the preview server keep the loaded sources between rebuilds; `select_pages`
         lets it rebuild only the pages whose inputs changed; `previous` (a version's folder and its pages)
         lets a build link the pages whose inputs did not change instead of rendering them again; `debug`
-        hears how queries run."""
+        hears how queries run; `fetch` says which stored results of external source queries to use (the
+        preview keeps them between rebuilds)."""
         self.config = config
         self.writer = writer
         self.log = log
         self.now = now_utc()
         self.use_cache = use_cache
         self.versioned = versioned
-        self.sources: SourceSet = discover_sources(config)
+        self.sources: SourceSet = discover_sources(config, fetch or FetchPolicy(force=not use_cache, log=log))
         self.prints = fingerprints(self.sources, config)
         self.fingerprint = self.prints.site
         db = database if database is not None and database.sources == self.sources else Database(config, self.sources)
@@ -134,6 +152,7 @@ class Builder:
         self.svg: SvgRenderer | None = None
         self.renderer: PageRenderer | None = None
         self._charts_lock = threading.Lock()
+        self.warnings: list[Problem] = []  # not of one page (e.g. a `pages:` query with no rows)
 
     def cache_dir(self, name: str) -> Path | None:
         return self.config.project / self.config.cache_dir / name if self.use_cache else None
@@ -145,6 +164,9 @@ class Builder:
     @db.setter
     def db(self, database: Database) -> None:
         self.runner.db = database
+
+    def cursor(self):  # noqa: ANN201 - this thread's DuckDB cursor on the loaded sources
+        return self.runner.cursor()
 
     @property
     def queries_run(self) -> int:
@@ -161,32 +183,38 @@ class Builder:
         started = time.perf_counter()
         plan = plan_site(self.config, self.runner.cached_query, self.runner.page_fingerprint,
                          KeyInputs(self.theme.fingerprint, self.config, self.versioned, self.now),
-                         self.cache_dir("templates"))
+                         self.cache_dir("templates"), lambda: self.db.cursor().close())
         self.keys = dict(plan.keys)
+        self.warnings += plan.warnings
+        problems = list(plan.problems)
         self.log(f"{len(plan.reports)} reports, {len(plan.pages)} pages")
         pages = list(plan.pages)
         chosen = self.select_pages(pages, plan.nav) if self.select_pages else pages
+        chosen = [p for p in chosen if p.report is None or plan.compiled[p.report.rel].problem is None]
         workers = max(1, self.config.worker_count)
         self.svg = SvgRenderer(self.cache_dir("svg"), workers, parallel=len(chosen) >= 8)
         if any(_CHART_CALL.search(r.body) for r in plan.reports):
             self.svg.warm_up()
         try:
             executed = execute_batched(self.runner, list(plan.reports), chosen)
+            problems += executed.problems
+            if problems:  # this build fails: its pages are still made, for their own errors, but written nowhere
+                self.writer = self.output.writer = Writer(None)
             self.output.link_snapshots(executed.snapshots)
             outcomes = self.build_pages(plan, chosen, executed)
         finally:
             self.svg.close()
-        notes = [n for o in outcomes for n in o.notes]
+        notes = list(self.sources.notes) + [n for o in outcomes for n in o.notes]
         all_checks = list(executed.table_checks) + [c for o in outcomes for c in o.checks]
         return BuildResult(self.config, pages, outcomes, all_checks, notes, self.fingerprint,
                            time.perf_counter() - started, self.queries_run, self.cache.hits,
-                           self.svg.rendered, self.svg.cached)
+                           self.svg.rendered, self.svg.cached, problems, self.warnings)
 
     def build_pages(self, plan: Plan, chosen: list[Page], executed: Executed) -> list[PageOutcome]:
         """Build the `chosen` pages (all of them, except in the preview) with the whole site's navigation:
         each page's results (batched ones from `executed`, or its own queries), then render and write."""
         self.renderer = PageRenderer(self.config, self.theme, plan.nav, plan.by_url, self.versioned, self.now,
-                                     self.output.vega_url, self.cache_dir("theme"))
+                                     self.output.vega_url, self.cache_dir("theme"), self.cache_dir("forecasts"))
         workers = max(1, self.config.worker_count)
         progress = Progress(len(chosen), self.log)
 
@@ -221,7 +249,9 @@ class Builder:
         assert self.renderer is not None and self.svg is not None
         rendered = self.renderer.render(page, data, plan.compiled)
         outcome.problems += rendered.problems
+        outcome.warnings += rendered.warnings
         outcome.kpis, outcome.notes = list(rendered.kpis), list(rendered.notes)
+        outcome.forecasts = list(rendered.forecasts)
         if data is not None:
             self.output.write_data(page, data.results, executed.bulk.get(page.rel, frozenset()))
         if outcome.problems:

@@ -22,6 +22,7 @@ from markupsafe import escape
 
 from .components import EMBED_ROW_LIMIT, ComponentContext, check_column, component, require_numbers, sql_toggle
 from .errors import SiteError
+from .forecast_charts import parse_options, project
 from .formats import VEGA_FORMATS, column_format, column_label, format_value, is_numeric_type
 from .queries import QueryResult
 
@@ -218,9 +219,10 @@ def _columns(result: QueryResult, *names: str | None) -> list[str]:
 def _xy_chart(ctx: ComponentContext, q: Any, kind: str, mark: str, x: str, y: Any, series: str | None,
               title: str | None, fmt: str | None, x_fmt: str | None, height: int | None, sort: Any,
               labels: bool, filter: str | None, colors: Any, stack: bool | None = None,
-              horizontal: bool = False) -> str:
+              horizontal: bool = False, forecast: Any = None, trend: Any = None) -> str:
     result = ctx.result(q, kind)
     ys = _ys(y)
+    horizon, draw_trend = parse_options(forecast, trend, ys, bool(series) and stack is not False and mark == "area")
     columns = _columns(result, x, *ys, series)
     if filter:
         columns = _columns(result, *columns, *_filter_columns(ctx, filter, result))
@@ -239,6 +241,13 @@ def _xy_chart(ctx: ComponentContext, q: Any, kind: str, mark: str, x: str, y: An
         per_category = 30 if stack is not False else max(30, 16 * groups)
         legend = 44 if series or len(ys) > 1 else 0
         height = max(DEFAULT_HEIGHT // 2, len(set(result.column(x))) * per_category + 40 + legend)
+    if horizon or draw_trend:
+        require_numbers(result, ys[0])
+        projection = project(spec, records, result, x, ys[0], series, horizon, draw_trend, ctx.state.forecast_cache)
+        if projection.record is not None:
+            ctx.state.forecasts.append(projection.record)
+        html = figure(ctx, result, kind, projection.spec, projection.records, title, height, filter)
+        return html.replace("</figure>", f'<p class="gtm-chart-note">{escape(projection.note)}</p></figure>', 1)
     return figure(ctx, result, kind, spec, records, title, height, filter)
 
 
@@ -344,17 +353,19 @@ def _build_xy(result: QueryResult, mark: str, x: str, ys: list[str], series: str
 @component("line_chart")
 def line_chart(ctx: ComponentContext, q: Any, x: str, y: Any, series: str | None = None, title: str | None = None,
                fmt: str | None = None, x_fmt: str | None = None, height: int | None = None, sort: Any = True,
-               labels: bool = False, filter: str | None = None, colors: Any = None) -> str:
+               labels: bool = False, filter: str | None = None, colors: Any = None, forecast: int | None = None,
+               trend: str | None = None) -> str:
     return _xy_chart(ctx, q, "line_chart", "line", x, y, series, title, fmt, x_fmt, height, sort, labels, filter,
-                     colors)
+                     colors, forecast=forecast, trend=trend)
 
 
 @component("area_chart")
 def area_chart(ctx: ComponentContext, q: Any, x: str, y: Any, series: str | None = None, stack: bool = True,
                title: str | None = None, fmt: str | None = None, x_fmt: str | None = None, height: int | None = None,
-               sort: Any = True, labels: bool = False, filter: str | None = None, colors: Any = None) -> str:
+               sort: Any = True, labels: bool = False, filter: str | None = None, colors: Any = None,
+               forecast: int | None = None, trend: str | None = None) -> str:
     return _xy_chart(ctx, q, "area_chart", "area", x, y, series, title, fmt, x_fmt, height, sort, labels, filter,
-                     colors, stack=stack)
+                     colors, stack=stack, forecast=forecast, trend=trend)
 
 
 @component("bar_chart")

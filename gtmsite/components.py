@@ -12,6 +12,7 @@ import decimal
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -42,6 +43,7 @@ class Kpi:
     value: Any
     fmt: str | None
     label: str = ""
+    down_is_good: bool | None = None  # a fall is good news (CAC, churn); None: the component does not say
 
 
 @dataclass
@@ -53,6 +55,9 @@ class RenderState:
     used_queries: set[str] = field(default_factory=set)
     charts: dict[str, dict] = field(default_factory=dict)  # static spec by content hash, rendered to SVG later
     inputs: dict[str, str] = field(default_factory=dict)  # dropdown name -> the column it filters on
+    forecasts: list[Any] = field(default_factory=list)  # ForecastRecords of the page's charts
+    forecast_cache: Path | None = None  # where fitted forecasts are kept, by the series' content
+    warnings: list[str] = field(default_factory=list)  # doubtful calls, said as located warnings
 
 
 @dataclass(frozen=True)
@@ -192,9 +197,13 @@ def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None,
     if agg in ("sum", "avg") or comparison or sparkline:
         require_numbers(result, value)
     values = result.column(value)
+    if agg is None and not sparkline and len(values) > 1:
+        ctx.state.warnings.append(f"query '{result.name}' has {len(values):,} rows and no agg is given, so only "
+                                  f"the first row's {value} is shown; add agg=\"sum\" (or avg, min, max, count, "
+                                  "first, last), or make the query return one row")
     raw = _AGGREGATES[agg or "first"](values)
     fmt = column_format(value, fmt)
-    ctx.state.kpis.append(Kpi("big_value", result.name, value, raw, fmt, title or column_label(value)))
+    ctx.state.kpis.append(Kpi("big_value", result.name, value, raw, fmt, title or column_label(value), down_is_good))
     parts = [f'<div class="gtm-big-value"><div class="gtm-bv-title">{escape(title or column_label(value))}</div>',
              f'<div class="gtm-bv-number">{cell(raw, fmt)}</div>']
     if comparison:

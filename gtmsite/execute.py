@@ -24,7 +24,8 @@ from .batch import plan_batch, run_batched
 from .checks import Check, CheckResult, evaluate, parse_check
 from .config import Config
 from .errors import BuildFailed, Problem, SiteError, raise_if_any
-from .output import parquet_from_table
+from .files import cache_writable
+from .output import intact_parquet, parquet_from_table
 from .queries import QueryResult, ResultCache, order_queries, run_query
 from .reports import Query, Report
 from .site import Page
@@ -59,6 +60,7 @@ class Executed:
     table_checks: tuple[CheckResult, ...]
     snapshots: tuple[Snapshot, ...] = ()
     bulk: Mapping[str, frozenset[str]] = field(default_factory=dict)  # report -> queries snapshotted in bulk
+    problems: tuple[Problem, ...] = ()  # of the checks on tables: the build fails, its pages are still made
 
 
 class QueryRunner:
@@ -128,6 +130,7 @@ class QueryRunner:
         for report in reports:
             names = {q.name for q in report.queries}
             checks += [c for c in report.checks if c.target not in names]
+        checks = [c for c in checks if not c.is_history]  # compared with earlier versions at release
         results: list[CheckResult] = []
         tables = self.sources.tables
         for check in checks:
@@ -165,7 +168,7 @@ class QueryRunner:
     @staticmethod
     def page_checks(report: Report) -> list[Check]:
         names = {q.name for q in report.queries}
-        return [c for c in report.checks if c.target in names]
+        return [c for c in report.checks if c.target in names and not c.is_history]
 
     def results_key(self, report: Report, params: dict[str, Any]) -> str:
         """The cache key of a page's query results: its queries, checks, parameters and the data they read."""
@@ -313,7 +316,7 @@ class QueryRunner:
         """The snapshots an earlier build made of these very results, when all of them are in the cache."""
         snapshots = [Snapshot(snapshot_name(q, pages), self.snapshot_path(report, q, pages))
                      for q in queries if parameter_names(q.sql)]
-        return snapshots if all(s.path.exists() for s in snapshots) else None
+        return snapshots if all(intact_parquet(s.path) for s in snapshots) else None
 
     def snapshot_path(self, report: Report, query: Query, pages: list[Page]) -> Path:
         key = ResultCache.key("bulk", self.page_fingerprint(report), query.sql, [p.params for p in pages])
@@ -325,7 +328,7 @@ class QueryRunner:
         parameters, then the query's columns."""
         params = sorted(parameter_names(query.sql))
         try:
-            if not path.exists():
+            if not intact_parquet(path) and cache_writable():  # a damaged file is made again
                 names = [p if p not in columns else f"page_{p}" for p in params] + list(columns)
                 select = ", ".join(f"#{i + 2} as {quote_ident(n)}" for i, n in enumerate(names))
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -356,7 +359,10 @@ def execute_batched(runner: QueryRunner, reports: list[Report], pages: list[Page
     """Run the checks on tables, and the queries of the chosen pages of templated reports, each report's
     once for all its pages. The other pages' queries run page by page (`QueryRunner.page_data`), each
     as its page is built, so that rendering one page overlaps the queries of the next."""
-    table_checks = runner.table_checks(reports)
+    try:
+        table_checks, problems = runner.table_checks(reports), []
+    except BuildFailed as exc:
+        table_checks, problems = [], exc.problems
     data: dict[str, PageData] = {}
     snapshots: list[Snapshot] = []
     bulk: dict[str, frozenset[str]] = {}
@@ -368,7 +374,7 @@ def execute_batched(runner: QueryRunner, reports: list[Report], pages: list[Page
         found, made, bulk[rel] = runner.templated(group)
         data.update((page.url, on_page(found[page.url], page)) for page in group)
         snapshots += made
-    return Executed(data, tuple(table_checks), tuple(snapshots), bulk)
+    return Executed(data, tuple(table_checks), tuple(snapshots), bulk, tuple(problems))
 
 
 def content_key(base: str, data: PageData) -> str:

@@ -36,6 +36,8 @@ class RenderedPage:
     problems: tuple[Problem, ...] = ()
     kpis: tuple[Kpi, ...] = ()
     notes: tuple[str, ...] = ()
+    warnings: tuple[Problem, ...] = ()  # e.g. a broken link
+    forecasts: tuple[Any, ...] = ()  # the ForecastRecords of the page's charts
 
 
 def data_url(page: Page, query: str) -> str:
@@ -46,10 +48,14 @@ class PageRenderer:
     """The theme side of a build: its environment, the navigation rendered once per folder depth."""
 
     def __init__(self, config: Config, theme: Theme, nav: tuple[NavItem, ...], pages: Mapping[str, Page],
-                 versioned: bool, now: dt.datetime, vega_url: Callable[[], str], theme_cache: Path | None):
+                 versioned: bool, now: dt.datetime, vega_url: Callable[[], str], theme_cache: Path | None,
+                 forecast_cache: Path | None = None):
+        """`forecast_cache`: where fitted forecasts are kept between builds (None: not kept)."""
         self.config = config
         self.nav = nav
         self.pages_by_url = pages
+        self.site_urls = frozenset(pages)  # for broken-link warnings
+        self.forecast_cache = forecast_cache
         self.now = now
         self.vega_url = vega_url
         self._sidebars: dict[int, str] = {}
@@ -70,6 +76,8 @@ class PageRenderer:
     def render(self, page: Page, data: PageData | None, compiled: Mapping[str, CompiledReport]) -> RenderedPage:
         url = page_url_function(page.url)
         body_html, toc, charts, problems, kpis, notes = "", [], {}, [], [], []
+        warnings: list[Problem] = []
+        forecasts: list[Any] = []
         if page.report is not None and data is not None:
             report = page.report
             results = dict(data.results)
@@ -78,8 +86,11 @@ class PageRenderer:
                     results[query.name] = QueryResult(query.name, (), (), (), query.sql, query.line, failed=True)
             body = render_body(compiled[report.rel], report.rel, results, page.params,
                                {"page": page, "site": self.config, "children": self.children(page)},
-                               self.show_sql(report), url, lambda name: url(data_url(page, name)))
+                               self.show_sql(report), url, lambda name: url(data_url(page, name)),
+                               page.url, self.site_urls, self.forecast_cache)
             problems += body.problems
+            warnings += body.warnings
+            forecasts = list(body.forecasts)
             kpis, notes = body.kpis, [f"{report.rel}: {n}" for n in body.notes]
             body_html, toc, charts = body.html, body.toc, body.charts
         html = ""
@@ -87,7 +98,8 @@ class PageRenderer:
             html = self.render_page(page, body_html, toc, url, bool(charts))
         except SiteError as exc:
             problems.append(exc.problem)
-        return RenderedPage(page, html, charts, tuple(problems), tuple(kpis), tuple(notes))
+        return RenderedPage(page, html, charts, tuple(problems), tuple(kpis), tuple(notes), tuple(warnings),
+                            tuple(forecasts))
 
     def show_sql(self, report: Report) -> bool:
         return report.meta.show_sql if report.meta.show_sql is not None else self.config.show_sql

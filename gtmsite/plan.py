@@ -16,7 +16,7 @@ from typing import Any
 
 from . import __version__
 from .config import Config
-from .errors import Problem, SiteError, raise_if_any
+from .errors import BuildFailed, Problem, SiteError, per_page, raise_if_any
 from .queries import QueryResult
 from .render import CompiledReport, compile_report, make_body_environment, render_title
 from .reports import Report, read_reports
@@ -33,6 +33,8 @@ class Plan:
     nav: tuple[NavItem, ...]
     keys: Mapping[str, str]  # a page's inputs, with the fingerprint of the data its queries read
     base_keys: Mapping[str, str]  # a page's inputs without the data (its results complete its key)
+    problems: tuple[Problem, ...] = ()  # not of one page (a report that did not parse...): the build fails
+    warnings: tuple[Problem, ...] = ()  # not of one page (a report's unknown key, a `pages:` query with no rows)
 
     @property
     def by_url(self) -> dict[str, Page]:
@@ -50,35 +52,44 @@ class KeyInputs:
 
 
 def plan_site(config: Config, pages_query: PagesQuery, fingerprint: Callable[[Report], str], inputs: KeyInputs,
-              code_cache: Path | None) -> Plan:
-    """Read and compile the reports, expand templated ones into pages, and key every page. Every mistake
-    found on the way is reported at once."""
-    reports, problems = read_reports(config.reports_dir, config.project)
+              code_cache: Path | None, check_sources: Callable[[], None] | None = None) -> Plan:
+    """Read and compile the reports, expand templated ones into pages, and key every page. The mistakes
+    found on the way are the plan's `problems` (the build goes on, so that one run shows them all with the
+    pages' own); `check_sources` (raising BuildFailed) is called when a report did not parse, so that a
+    source that does not load is said too."""
+    reports, unread = read_reports(config.reports_dir, config.project)
     if not config.reports_dir.is_dir():
-        problems.append(Problem("reports/", None, "no reports/ folder: write reports/index.md"))
-    raise_if_any(problems)
+        raise_if_any([Problem("reports/", None, "no reports/ folder: write reports/index.md")])
+    warnings = [w for r in reports for w in r.warnings]
+    if unread and check_sources is not None:  # the build fails: if the sources fail too, say both
+        try:
+            check_sources()
+        except BuildFailed as exc:
+            raise BuildFailed(unread + exc.problems, exc.exit_code) from None
     env = make_body_environment()
     compiled = {r.rel: compile_report(env, r.rel, r.body, r.meta.title, code_cache, r.meta.title_line)
                 for r in reports}
-    template_rows, problems = templated_rows(reports, pages_query)
+    template_rows, problems, empty = templated_rows(reports, pages_query)
+    warnings += empty
     pages, plan_problems = plan_pages(reports, template_rows, config.title)
     problems += plan_problems
     problems += [c.problem for c in compiled.values() if c.problem]
     pages, title_problems = render_titles(pages, compiled)
-    problems += title_problems
-    raise_if_any(problems)
+    problems = unread + problems + title_problems  # reported with the pages' own, so one run shows them all
     nav = build_nav(pages)
     base = base_keys(pages, nav, inputs)
     keys = {p.url: hashlib.sha256(f"{base[p.url]}\0{fingerprint(p.report) if p.report else ''}".encode())
             .hexdigest()[:24] for p in pages}
-    return Plan(tuple(reports), compiled, tuple(pages), nav, keys, base)
+    return Plan(tuple(reports), compiled, tuple(pages), nav, keys, base, tuple(problems), tuple(warnings))
 
 
 def templated_rows(reports: list[Report], pages_query: PagesQuery
-                   ) -> tuple[dict[str, list[dict[str, Any]]], list[Problem]]:
-    """Run each templated report's `pages` query: one dict of parameters per page."""
+                   ) -> tuple[dict[str, list[dict[str, Any]]], list[Problem], list[Problem]]:
+    """Run each templated report's `pages` query: one dict of parameters per page; the problems, and
+    the warnings (a query with no rows)."""
     rows: dict[str, list[dict[str, Any]]] = {}
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     for report in reports:
         if report.param is None:
             continue
@@ -98,23 +109,25 @@ def templated_rows(reports: list[Report], pages_query: PagesQuery
                                     f"name [{report.param}].md); columns: {', '.join(result.columns)}"))
             continue
         rows[report.rel] = [dict(zip(result.columns, row)) for row in result.rows]
-    return rows, problems
+        if not result.rows:
+            warnings.append(Problem(report.rel, report.meta.pages_line,
+                                    "pages: the query returned no rows, so this report makes no page"))
+    return rows, problems, warnings
 
 
 def render_titles(pages: list[Page], compiled: Mapping[str, CompiledReport]) -> tuple[list[Page], list[Problem]]:
-    out, problems = [], []
+    out, found = [], []
     for page in pages:
         if page.templated and page.report is not None and page.report.meta.title:
             try:
                 title = render_title(compiled[page.report.rel], page.report.meta.title, page.params,
                                      page.report.rel, page.report.meta.title_line)
             except SiteError as exc:
-                if exc.problem not in problems:  # the same mistake on every page of the report: say it once
-                    problems.append(exc.problem)
+                found.append((exc.problem, page.url))  # the same mistake on many pages: said once, naming them
                 title = page.title
             page = Page(page.url, title, page.report, page.params, page.order, page.hidden, page.templated)
         out.append(page)
-    return out, problems
+    return out, per_page(found)
 
 
 def base_keys(pages: list[Page], nav: tuple[NavItem, ...], inputs: KeyInputs) -> dict[str, str]:

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from .errors import Problem, SiteError
-from .files import store_in_cache
+from .files import read_cached, store_in_cache
 from .reports import Query
 from .sqltext import (
     expand_refs,
@@ -234,10 +234,12 @@ class ResultCache:
     def get(self, key: str) -> Any | None:
         if self.folder is None:
             return None
+        data = read_cached(self.folder / key[:2] / key)  # checksummed: a damaged entry is a miss
         try:
-            with open(self.folder / key[:2] / key, "rb") as handle:
-                value = pickle.load(handle)
-        except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
+            value = pickle.loads(data) if data is not None else None
+        except Exception:  # noqa: BLE001 - an entry an older gtmsite wrote may fail in any way: a miss
+            value = None
+        if value is None:
             self.misses += 1
             return None
         self.hits += 1

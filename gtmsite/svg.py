@@ -16,7 +16,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from .files import store_in_cache
+from .files import read_cached, store_in_cache
 
 _ID = re.compile(r'\bid="([^"]+)"')
 _TINY = {"data": {"values": [{"x": 1}]}, "mark": "point", "encoding": {"x": {"field": "x", "type": "quantitative"}}}
@@ -81,10 +81,10 @@ class SvgRenderer:
             future = self._futures.get(key)
             if future is not None:
                 return future
-            path = self._path(key)
-            if path is not None and path.exists():
+            cached = self._cached(key)
+            if cached is not None:
                 future = Future()
-                future.set_result(path.read_text(encoding="utf-8"))
+                future.set_result(cached)
                 self.cached += 1
             else:
                 future = self._submit(spec)
@@ -93,6 +93,18 @@ class SvgRenderer:
             self._futures[key] = future
             self._specs[key] = spec
             return future
+
+    def _cached(self, key: str) -> str | None:
+        """The cached SVG for a key, if its entry is intact (checksum) and is an SVG; else None (a miss)."""
+        path = self._path(key)
+        data = read_cached(path) if path is not None else None
+        if data is None:
+            return None
+        try:
+            svg = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return svg if svg.lstrip().startswith("<svg") and svg.rstrip().endswith("</svg>") else None
 
     def svg(self, key: str) -> str:
         """The SVG for a requested key. Should the worker processes be unusable (they cannot start when
@@ -149,8 +161,9 @@ def vega_bundle(project_cache: Path) -> bytes:
     name = f"vega-bundle-{getattr(vl_convert, '__version__', '0')}.js"
     candidates = [user_cache_dir() / name, project_cache / name]
     for path in candidates:
-        if path.exists():
-            return path.read_bytes()
+        data = read_cached(path)  # checksummed: a garbled or truncated bundle is made again, never published
+        if data is not None:
+            return data
     data = vl_convert.javascript_bundle(snippet="window.vegaEmbed = vegaEmbed; window.vega = vega;").encode()
     for path in candidates:
         if store_in_cache(path, data):

@@ -25,6 +25,7 @@ class QuerySummary:
     rows: int
     columns: list[str]
     digest: str
+    totals: dict[str, float | None] = field(default_factory=dict)  # numeric columns' sums (history checks)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class KpiValue:
     label: str  # "big_value pipeline.amount"
     value: Any
     fmt: str | None
+    component: str = ""  # "big_value" or "value"
+    down_is_good: bool | None = None  # None: unknown (the move is then neither good nor bad)
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class PageSummary:
     queries: dict[str, QuerySummary] = field(default_factory=dict)
     kpis: list[KpiValue] = field(default_factory=list)
     key: str = ""  # the page's inputs: an equal key in the next build means the same page
+    forecasts: list[dict] = field(default_factory=list)  # the charts' forecasts (forecast_charts.ForecastRecord)
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class VersionRecord:
     checks: dict[str, int]
     aliases: list[str] = field(default_factory=list)
     previous: str | None = None
+    pdf: str | None = None  # "site.pdf" when the version was built with --pdf
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # table -> fetched_at, rows, hash (SPEC 4)
 
 
 def result_digest(columns: tuple, types: tuple, rows: tuple) -> str:
@@ -92,8 +98,12 @@ def next_version_id(existing: set[str], when: dt.datetime, label: str = "") -> s
     return f"{base}.{n}"
 
 
-def manifest_json(pages: list[PageSummary], record: VersionRecord) -> str:
-    return json.dumps({"version": asdict(record), "pages": [asdict(p) for p in pages]}, indent=1, default=str)
+def manifest_json(pages: list[PageSummary], record: VersionRecord, tables: dict | None = None) -> str:
+    """The version's manifest; `tables` holds the measures of source tables named by history checks."""
+    data = {"version": asdict(record), "pages": [asdict(p) for p in pages]}
+    if tables:
+        data["tables"] = tables
+    return json.dumps(data, indent=1, default=str)
 
 
 def read_manifest(version_dir: Path) -> dict[str, PageSummary]:
@@ -105,7 +115,9 @@ def read_manifest(version_dir: Path) -> dict[str, PageSummary]:
     for page in data.get("pages", []):
         queries = {name: QuerySummary(**q) for name, q in page.get("queries", {}).items()}
         kpis = [KpiValue(**k) for k in page.get("kpis", [])]
-        pages[page["url"]] = PageSummary(page["url"], page.get("title", ""), queries, kpis, page.get("key", ""))
+        forecasts = [f for f in page.get("forecasts", []) if isinstance(f, dict)]
+        pages[page["url"]] = PageSummary(page["url"], page.get("title", ""), queries, kpis, page.get("key", ""),
+                                         forecasts)
     return pages
 
 
@@ -175,6 +187,16 @@ class PageChange:
 
 
 @dataclass(frozen=True)
+class SourceChange:
+    """An external source result that differs from the one the previous version used."""
+
+    table: str
+    rows_before: int | None  # None: the previous version did not use it
+    rows_after: int | None  # None: this version does not use it
+    fetched_at: str
+
+
+@dataclass(frozen=True)
 class Comparison:
     before: str | None
     after: str
@@ -182,10 +204,23 @@ class Comparison:
     removed_pages: list[tuple[str, str]]
     changed_pages: list[PageChange]
     unchanged_pages: int
+    sources: list[SourceChange] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
-        return not (self.added_pages or self.removed_pages or self.changed_pages)
+        return not (self.added_pages or self.removed_pages or self.changed_pages or self.sources)
+
+
+def compare_sources(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> list[SourceChange]:
+    """The source results (versions.json `sources`) whose content differs between two versions."""
+    changes = []
+    for table in sorted(set(before) | set(after)):
+        old, new = before.get(table), after.get(table)
+        if old and new and old.get("hash") == new.get("hash"):
+            continue
+        changes.append(SourceChange(table, old.get("rows") if old else None, new.get("rows") if new else None,
+                                    (new or {}).get("fetched_at", "")))
+    return changes
 
 
 def compare(before: dict[str, PageSummary], after: dict[str, PageSummary], before_id: str | None, after_id: str,
@@ -217,12 +252,19 @@ def compare(before: dict[str, PageSummary], after: dict[str, PageSummary], befor
 
 
 def csv_rows(path: Path) -> list[tuple[str, ...]]:
+    """The rows of a version's CSV download, whatever the size of a cell (the csv module's default limit of
+    131,072 characters would make one big cell break the comparison of every later build)."""
+    if csv.field_size_limit() < _NO_FIELD_LIMIT:
+        csv.field_size_limit(_NO_FIELD_LIMIT)
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
-    except OSError:
+    except (OSError, UnicodeDecodeError, csv.Error):
         return []
     return [tuple(r) for r in rows[1:]]
+
+
+_NO_FIELD_LIMIT = 2**31 - 1  # the largest the csv module takes on every platform
 
 
 def csv_text(columns: tuple[str, ...], rows: tuple[tuple, ...]) -> str:
@@ -238,6 +280,10 @@ def comparison_text(comparison: Comparison) -> str:
     lines = [f"{comparison.before or '(nothing)'} -> {comparison.after}"]
     if comparison.is_empty:
         lines.append("no changes: every page's query results and KPIs are the same")
+    for source in comparison.sources:
+        before = "-" if source.rows_before is None else source.rows_before
+        after = "-" if source.rows_after is None else source.rows_after
+        lines.append(f"~ source result {source.table}: {before} -> {after} rows")
     for url, title in comparison.added_pages:
         lines.append(f"+ page {url} ({title})")
     for url, title in comparison.removed_pages:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import html as htmllib
+import json
 import re
 import shutil
 
 import duckdb
 import pytest
-from conftest import run_cli
+from conftest import deals_site, run_cli
 from versioning import (
     CREATED,
     DAY,
@@ -169,10 +170,10 @@ def test_changes_page_and_versions_diff_show_the_same_numbers(three):
     assert "is the first version" in (output / "v" / IDS[0] / "_changes" / "index.html").read_text()
 
 
-def test_versions_diff_of_an_unknown_version_is_an_error(three):
+def test_versions_diff_of_an_unknown_version_is_a_usage_error(three):
     project, _, _ = three
     result = run_cli("versions", "diff", "1999-01-01", IDS[0], "--project", project)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a mistake in the command's arguments, not in the site
     assert "no version '1999-01-01'" in result.stderr and IDS[0] in result.stderr
 
 
@@ -324,3 +325,23 @@ def test_an_unreadable_versions_json_is_an_error_and_no_version_is_deleted(tmp_p
     (output / "versions.json").write_text('[{"id": "../../x"}]')
     assert "expected a list of versions" in build(project).stderr
     assert files(output / "v") == before
+
+
+def test_a_cell_larger_than_the_csv_field_limit_does_not_break_later_builds(tmp_path):
+    """A cell over 131,072 characters: the next build compares with it (reading its CSV) and succeeds."""
+    big = "x" * 200_000
+    project = deals_site(tmp_path / "site", {
+        "sources/notes.csv": f"id,note\n1,{big}\n",
+        "reports/index.md": "```sql notes\nselect id, note, length(note) as n from notes\n```\n\n{{ table(notes) }}\n",
+    })
+    for step in range(3):
+        (project / "sources" / "notes.csv").write_text(f"id,note\n1,{big}\n" + f"{step + 2},y\n" * step)
+        result = run_cli("build", "--project", project)
+        assert result.exit_code == 0, result.output
+    diff = run_cli("versions", "diff", versions_of(project)[1], "--project", project)
+    assert diff.exit_code == 0, diff.output
+    assert "query notes: 2 -> 3 rows" in diff.stdout
+
+
+def versions_of(project):
+    return [v["id"] for v in json.loads((project / "build" / "versions.json").read_text())]

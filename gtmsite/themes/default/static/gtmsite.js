@@ -269,3 +269,100 @@
     }
   }).catch(function () { /* no versions.json (preview): no switcher */ });
 })();
+
+// Search: the version's own Pagefind index (<version>/_pagefind/), imported on the first keystroke, so a
+// page that nobody searches loads nothing for it. Results are links into the same version.
+(function () {
+  "use strict";
+  var box = document.querySelector(".site-search");
+  if (!box || !window.Promise) return;
+  var input = box.querySelector("input[type=search]");
+  var list = box.querySelector(".search-results");
+  var root = new URL(box.getAttribute("data-root"), location.href);
+  if (root.protocol === "file:") return; // browsers refuse modules from file://: the box stays hidden
+  box.hidden = false;
+  var loading = null, asked = 0;
+
+  function load() {
+    if (!loading) {
+      loading = import(root.pathname + "_pagefind/pagefind.js").then(function (pagefind) {
+        return Promise.resolve(pagefind.options({ baseUrl: root.pathname })).then(function () { return pagefind; });
+      });
+      loading.catch(function () { loading = null; });
+    }
+    return loading;
+  }
+  function close() {
+    list.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+  }
+  // Pagefind's excerpt is escaped text with <mark> around the matches: rebuild it from text nodes only.
+  function excerpt(html) {
+    var out = document.createElement("p");
+    out.className = "search-excerpt";
+    var parsed = new DOMParser().parseFromString(html, "text/html").body;
+    parsed.childNodes.forEach(function (node) {
+      if (node.nodeName === "MARK") {
+        var mark = document.createElement("mark");
+        mark.textContent = node.textContent;
+        out.appendChild(mark);
+      } else {
+        out.appendChild(document.createTextNode(node.textContent));
+      }
+    });
+    return out;
+  }
+  function show(items, query) {
+    list.innerHTML = "";
+    if (!items.length) {
+      var none = document.createElement("p");
+      none.className = "search-none";
+      none.textContent = "No pages match \u201c" + query + "\u201d";
+      list.appendChild(none);
+    }
+    var ul = document.createElement("ul");
+    items.forEach(function (item) {
+      var li = document.createElement("li");
+      var a = document.createElement("a");
+      a.href = item.url;
+      a.className = "search-title";
+      a.textContent = (item.meta && item.meta.title) || item.url;
+      li.appendChild(a);
+      li.appendChild(excerpt(item.excerpt || ""));
+      ul.appendChild(li);
+    });
+    if (items.length) list.appendChild(ul);
+    list.hidden = false;
+    input.setAttribute("aria-expanded", "true");
+  }
+  function search() {
+    var query = input.value.trim();
+    var mine = ++asked;
+    if (!query) { close(); return; }
+    load().then(function (pagefind) { return pagefind.search(query); }).then(function (found) {
+      if (mine !== asked || !found) return null;
+      return Promise.all(found.results.slice(0, 8).map(function (r) { return r.data(); }));
+    }).then(function (items) {
+      if (items && mine === asked) show(items, query);
+    }).catch(function (error) {
+      if (mine !== asked) return;
+      list.innerHTML = "";
+      var failed = document.createElement("p");
+      failed.className = "search-none";
+      failed.textContent = "Search is not available for this version.";
+      list.appendChild(failed);
+      list.hidden = false;
+      console.warn("gtmsite: search:", error);
+    });
+  }
+  input.addEventListener("input", search);
+  input.addEventListener("focus", function () { if (input.value.trim() && list.childNodes.length) list.hidden = false; });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") { close(); }
+    if (e.key === "Enter") {
+      var first = list.querySelector("a");
+      if (first && !list.hidden) { e.preventDefault(); location.href = first.href; }
+    }
+  });
+  document.addEventListener("click", function (e) { if (!box.contains(e.target)) close(); });
+})();
