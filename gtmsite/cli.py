@@ -80,8 +80,9 @@ def _summary(result: BuildResult, verb: str) -> str:
     checks = f"checks: {counts['passed']} passed, {counts['warned']} warned, {counts['failed']} failed"
     charts = f"; charts: {result.charts_rendered} rendered, {result.charts_cached} cached" if (
         result.charts_rendered or result.charts_cached) else ""
+    pages = f"{len(result.pages) - result.linked} rendered, {result.linked} unchanged; " if result.linked else ""
     return (f"{verb} {len(result.pages)} pages in {result.seconds:.2f} s "
-            f"(queries: {result.queries_run} run, {result.cache_hits} cached{charts}; {checks})")
+            f"({pages}queries: {result.queries_run} run, {result.cache_hits} cached{charts}; {checks})")
 
 
 def _report_result(result: BuildResult, quiet: bool) -> None:
@@ -106,7 +107,8 @@ def build(project: Path = ProjectOption,
     """Run every query and check, render the site and publish it as a new version."""
     def action() -> None:
         release = build_site(project, output, log=_logger(quiet), use_cache=not no_cache, label=label,
-                             git_branch=git_branch, strict=strict, pdf=pdf)
+                             git_branch=git_branch, strict=strict, pdf=pdf,
+                             debug=_logger(quiet) if debug else None)
         result = release.result
         _report_result(result, quiet)
         where = f"branch {git_branch}" if git_branch else str(release.output / "v" / release.record.id)
@@ -132,7 +134,8 @@ def check(project: Path = ProjectOption, quiet: bool = QuietOption, debug: bool 
           strict: bool = StrictOption) -> None:
     """Run sources, queries, checks and templates like a build; write nothing (the cache is only read)."""
     def action() -> None:
-        result = check_site(project, log=_logger(quiet), use_cache=not no_cache, strict=strict)
+        result = check_site(project, log=_logger(quiet), use_cache=not no_cache, strict=strict,
+                            debug=_logger(quiet) if debug else None)
         _report_result(result, quiet)
         typer.echo(_summary(result, "checked"))
     _run(action, debug)

@@ -63,13 +63,15 @@ class Release:
     output: Path
 
 
-def check_site(project: Path | str, log: Log = _quiet, use_cache: bool = True, strict: bool = False) -> BuildResult:
+def check_site(project: Path | str, log: Log = _quiet, use_cache: bool = True, strict: bool = False,
+               debug: Log | None = None) -> BuildResult:
     """Everything a build does (sources, queries, checks, templates), writing nothing: not even the cache,
-    which it only reads. `strict`: a warning fails it too."""
+    which it only reads. `strict`: a warning fails it too; `debug` hears how queries run (which ones of a
+    templated report run once per page, and why)."""
     config = load_config(project)
     notes = refuse_outside_links(config)
     with cache_read_only(), environment_faults():
-        builder = Builder(config, Writer(None), log, use_cache)
+        builder = Builder(config, Writer(None), log, use_cache, debug=debug or _quiet)
         try:
             versions = read_versions(config.output_dir) if config.output_dir.is_dir() else []
             result, _ = with_history_checks(builder, builder.run(), load_history(config.output_dir, versions))
@@ -91,10 +93,11 @@ def environment_faults() -> Iterator[None]:
 
 
 def build_site(project: Path | str, output: Path | str | None = None, log: Log = _quiet, use_cache: bool = True,
-               label: str = "", git_branch: str | None = None, strict: bool = False, pdf: bool = False) -> Release:
+               label: str = "", git_branch: str | None = None, strict: bool = False, pdf: bool = False,
+               debug: Log | None = None) -> Release:
     """Build a new version and publish it into the output folder (or as a commit on a git branch).
     `strict`: a warning fails the build too, and nothing is published; `pdf` also prints the whole version
-    to `site.pdf` in it."""
+    to `site.pdf` in it; `debug` hears how queries run."""
     config = load_config(project)
     check_label(label, "--label")
     if pdf:
@@ -103,7 +106,7 @@ def build_site(project: Path | str, output: Path | str | None = None, log: Log =
         from .gitbranch import publish_to_branch
 
         return publish_to_branch(config, git_branch,
-                                 lambda folder: _release(config, folder, log, use_cache, label, strict))
+                                 lambda folder: _release(config, folder, log, use_cache, label, strict, debug))
     target = Path(output).resolve() if output else config.output_dir
     if output:
         held = input_holding(config.project, target)
@@ -111,7 +114,7 @@ def build_site(project: Path | str, output: Path | str | None = None, log: Log =
             raise ConfigError(f"--output: {target} is inside the project's {held}, which gtmsite reads: the next "
                               "build would read the site as input; choose a folder outside it (e.g. build/)")
     check_output_folder(target, "--output" if output else "[build] output")
-    return _release(config, target, log, use_cache, label, strict)
+    return _release(config, target, log, use_cache, label, strict, debug)
 
 
 def check_label(label: str, option: str) -> None:
@@ -203,7 +206,8 @@ def strict_error(warning: Problem) -> Problem:
                    warning.sql)
 
 
-def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str, strict: bool = False) -> Release:
+def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str, strict: bool = False,
+             debug: Log | None = None) -> Release:
     if target == config.project or config.project.is_relative_to(target):
         raise ConfigError(f"[build] output: {target} would hold the project itself; choose a folder inside it",
                           "site.toml")
@@ -216,7 +220,8 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
         before = read_manifest(target / "v" / previous) if previous else {}
         try:
             builder = Builder(config, Writer(staging), log, use_cache, versioned=True,
-                              previous=(target / "v" / previous, before) if previous and use_cache else None)
+                              previous=(target / "v" / previous, before) if previous and use_cache else None,
+                              debug=debug or _quiet)
         except BaseException:  # e.g. a cycle of models: no empty staging folder stays behind
             shutil.rmtree(staging, ignore_errors=True)
             raise

@@ -137,3 +137,15 @@ def fetchable_select(description: list | tuple, source: str) -> str | None:
     if not replaced:
         return None
     return f"select * replace ({', '.join(replaced)}) from {source}"
+
+
+def substitute_parameters(sql: str, columns: dict[str, str]) -> str:
+    """`$name` (outside strings and comments) replaced by the SQL expression `columns[name]`: for batching
+    a templated query, where a page's parameter becomes a column of the pages' table."""
+    blank = _blank_literals(sql)
+    out, last = [], 0
+    for match in _PARAMS.finditer(blank):
+        if match.group(1) in columns:
+            out += [sql[last:match.start()], columns[match.group(1)]]
+            last = match.end()
+    return "".join(out) + sql[last:]

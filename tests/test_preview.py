@@ -11,7 +11,7 @@ import pytest
 from versioning import PIPELINE, set_data, versioned_site
 from watchdog.events import FileCreatedEvent, FileModifiedEvent, FileMovedEvent
 
-import gtmsite.build
+import gtmsite.execute
 from gtmsite.preview import Preview
 from gtmsite.serve import ChangeHandler, resolve_inside, wait_for_quiet
 
@@ -42,13 +42,13 @@ def project(tmp_path):
 def queries_run(monkeypatch):
     """Every query the build really runs (not answered from the cache), as (report, query name)."""
     ran: list[tuple[str, str]] = []
-    real = gtmsite.build.run_query
+    real = gtmsite.execute.run_query
 
     def counting(cursor, query, params, rel, *args, **kwargs):
         ran.append((rel, query.name))
         return real(cursor, query, params, rel, *args, **kwargs)
 
-    monkeypatch.setattr(gtmsite.build, "run_query", counting)
+    monkeypatch.setattr(gtmsite.execute, "run_query", counting)
     return ran
 
 

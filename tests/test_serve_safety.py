@@ -10,7 +10,7 @@ import time
 import pytest
 from test_serve import edit, events, preview_site, running
 
-import gtmsite.build
+import gtmsite.pages
 from gtmsite.serve import HostNames
 
 pytestmark = pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")
@@ -18,14 +18,14 @@ pytestmark = pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning"
 
 def inject_fault(monkeypatch) -> None:
     """Fault injection: rendering a report that holds the word FAULT fails like a bug in gtmsite would."""
-    real = gtmsite.build.render_body
+    real = gtmsite.pages.render_body
 
     def render_body(compiled, *args, **kwargs):
         if "FAULT" in compiled.source:
             raise ZeroDivisionError("injected fault")
         return real(compiled, *args, **kwargs)
 
-    monkeypatch.setattr(gtmsite.build, "render_body", render_body)
+    monkeypatch.setattr(gtmsite.pages, "render_body", render_body)  # the render stage
 
 
 def test_an_internal_error_in_a_rebuild_keeps_the_server_and_the_last_good_pages(tmp_path, monkeypatch):

@@ -171,9 +171,12 @@ def assert_complete(output: Path, version_id: str) -> None:
     assert (folder / "404.html").is_file()
     for page in manifest["pages"]:
         key = page["url"].strip("/") or "index"
+        section = (folder / "_data" / key).parent
         for query in page["queries"]:
-            for suffix in (".csv", ".parquet"):
-                assert (folder / "_data" / key / f"{query}{suffix}").is_file(), f"{version_id}: {key}/{query}{suffix}"
+            assert (folder / "_data" / key / f"{query}.csv").is_file(), f"{version_id}: {key}/{query}.csv"
+            # the snapshot: the page's own, or one for all pages of a templated report (`_by_<param>/`)
+            assert (folder / "_data" / key / f"{query}.parquet").is_file() or \
+                list(section.glob(f"_by_*/{query}.parquet")), f"{version_id}: {key}/{query}.parquet"
     for html in folder.rglob("*.html"):
         for ref in re.findall(r'(?:href|src)="([^"#?]*_assets/[^"#?]+)"', html.read_text(encoding="utf-8")):
             where = output / ref.lstrip("/") if ref.startswith("/") else html.parent / ref  # base_url "/"

@@ -1,0 +1,107 @@
+"""The write stage: pages, their data files, the snapshots, the theme's assets and the Vega bundle, through
+the build's one Writer; or, for a page whose key did not change, the previous version's copy, linked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+import duckdb
+
+from .config import Config
+from .errors import Problem, SiteError
+from .execute import Snapshot
+from .output import Writer, parquet_of
+from .queries import QueryResult
+from .site import Page
+from .svg import vega_bundle
+from .theme import Theme
+from .versions import PageSummary, download_csv
+
+
+class SiteOutput:
+    """Where a build's pages and files go (a version's staging folder, the preview's folder, or nowhere)."""
+
+    def __init__(self, writer: Writer, config: Config, theme: Theme, versioned: bool,
+                 previous: tuple[Path, dict[str, PageSummary]] | None,
+                 scratch: Callable[[], duckdb.DuckDBPyConnection]):
+        """`previous`: the previous version's folder and pages, to link unchanged pages from; `scratch`: an
+        empty DuckDB connection (of the calling thread) for writing Parquet files."""
+        self.writer = writer
+        self.config = config
+        self.theme = theme
+        self.versioned = versioned
+        self.previous = previous
+        self.scratch = scratch
+        self._vega_lock = threading.Lock()
+        self._vega_url: str | None = None
+
+    @property
+    def parquet_cache(self) -> Path:
+        return self.config.project / self.config.cache_dir / "parquet"
+
+    def link_previous(self, page: Page, key: str) -> PageSummary | None:
+        """Link the previous version's copy of a page with the same key (and its data files) into this
+        version; its summary, or None when there is none to link."""
+        if self.previous is None or self.writer.root is None:
+            return None
+        folder, summaries = self.previous
+        summary = summaries.get(page.url)
+        source = folder / page.output_path
+        if summary is None or summary.key != key or not source.is_file():
+            return None
+        self.writer.link(page.output_path, source)
+        data = folder / "_data" / page.data_key
+        if page.report is not None and data.is_dir():
+            for item in sorted(data.iterdir()):
+                if item.is_file():
+                    self.writer.link(f"_data/{page.data_key}/{item.name}", item)
+        return summary
+
+    def write_html(self, page: Page, html: str) -> Problem | None:
+        try:
+            self.writer.write(page.output_path, html)
+        except SiteError as exc:
+            return Problem(page.rel or page.url, None, exc.message)
+        return None
+
+    def write_data(self, page: Page, results: Mapping[str, QueryResult], bulk: frozenset[str]) -> None:
+        """The data behind the page: every query's result as CSV (the download links), and in a version
+        also as Parquet (the data snapshot; the preview does without), unless the query's rows for all
+        pages are in one snapshot (`bulk`)."""
+        for name, result in sorted(results.items()):
+            if result.failed:
+                continue
+            folder = f"_data/{page.data_key}"
+            self.writer.write(f"{folder}/{name}.csv", download_csv(result.columns, result.rows))
+            parquet = self.parquet_file(result) if self.versioned and name not in bulk else None
+            if parquet is not None:
+                self.writer.link(f"{folder}/{name}.parquet", parquet)
+
+    def parquet_file(self, result: QueryResult) -> Path | None:
+        """The result as Parquet in the cache (made once per distinct result), to link into the version."""
+        if self.writer.root is None:
+            return None
+        return parquet_of(result, self.parquet_cache, self.scratch())
+
+    def link_snapshots(self, snapshots: Iterable[Snapshot]) -> None:
+        for snapshot in snapshots:
+            self.writer.link(snapshot.rel, snapshot.path)
+
+    def vega_url(self) -> str:
+        """The URL of the Vega bundle; made (or taken from the cache) the first time a page has a chart."""
+        with self._vega_lock:
+            if self._vega_url is None:
+                data = vega_bundle(self.config.project / self.config.cache_dir)
+                name = f"vega.{hashlib.sha256(data).hexdigest()[:10]}.js"
+                self.writer.write(f"_assets/{name}", data, immutable=True)
+                self._vega_url = f"{self.config.base_url}_assets/{name}"
+            return self._vega_url
+
+    def write_assets(self) -> None:
+        for asset in self.theme.assets:
+            if self.writer.root is None or not (self.writer.root / "_assets" / asset.hashed).exists():
+                self.writer.write(f"_assets/{asset.hashed}", asset.path.read_bytes(), immutable=True)
