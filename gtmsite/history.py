@@ -21,6 +21,7 @@ import datetime as dt
 import decimal
 import json
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,10 +206,11 @@ class HistoryOutcome:
     tables: dict[str, Measure]  # the source tables' measures, for this version's manifest
 
 
-def run_history_checks(result: Any, site_checks: list[Check], tables: set[str], cursor: Any,
+def run_history_checks(result: Any, site_checks: list[Check], tables: set[str], cursor: Callable[[], Any],
                        history: list[PastVersion]) -> HistoryOutcome:
     """Every history check of the build (`result`: a BuildResult): those on a page's queries per page,
-    those on source tables (from reports and `[[checks]]`) once."""
+    those on source tables (from reports and `[[checks]]`) once. `cursor()` gives a DuckDB cursor on the
+    sources, asked for only when a table is measured (loading the sources is what an unchanged build skips)."""
     from .errors import Problem, SiteError
     from .sqltext import quote_table
 
@@ -244,7 +246,7 @@ def run_history_checks(result: Any, site_checks: list[Check], tables: set[str], 
     measures: dict[str, Measure] = {}
     for table, cols in sorted(columns.items()):
         try:
-            measures[table] = measure_table(cursor, quote_table(table), sorted(cols))
+            measures[table] = measure_table(cursor(), quote_table(table), sorted(cols))
         except Exception as exc:  # noqa: BLE001 - a DuckDB error on the user's column becomes a located problem
             bad = next(c for c in on_tables.values() if c.target == table)
             problems.append(SiteError(f"check '{bad.text}': {str(exc).strip().splitlines()[0]}", bad.path,

@@ -186,7 +186,7 @@ def with_history_checks(builder: Builder, result: BuildResult, history: list[Pas
             site_checks.append(parse_check(f"{item.table}: {item.check}", "site.toml", item.line, item.warn))
         except SiteError:
             continue  # reported by the build already
-    outcome = run_history_checks(result, site_checks, set(builder.sources.tables), builder.cursor(), history)
+    outcome = run_history_checks(result, site_checks, set(builder.sources.tables), builder.cursor, history)
     if outcome.problems:
         raise BuildFailed(result.problems + outcome.problems, warnings=result.warnings)
     return replace(result, checks=result.checks + outcome.results), tables_json(outcome.tables)
