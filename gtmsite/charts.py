@@ -22,7 +22,7 @@ from markupsafe import escape
 
 from .components import EMBED_ROW_LIMIT, ComponentContext, check_column, component, require_numbers, sql_toggle
 from .errors import SiteError
-from .formats import VEGA_FORMATS, column_format, column_label, format_value, is_numeric_type
+from .formats import VEGA_FORMATS, check_format, column_format, column_label, format_value, is_numeric_type
 from .queries import QueryResult
 
 PALETTE = ["#2f6fde", "#f28e2b", "#3ba272", "#e15759", "#8e6bd1", "#edb800", "#17a2b8", "#ff8fb1",
@@ -63,9 +63,10 @@ def _axis_format(fmt: str | None, kind: str) -> dict[str, Any]:
     """Vega-Lite `format`/`formatType` for a gtmsite fmt name (or a d3 format string)."""
     if not fmt:
         return {"format": "%b %Y"} if kind == "temporal" else {}
-    if fmt in VEGA_FORMATS:
-        family, pattern = VEGA_FORMATS[fmt]
+    if fmt.lower() in VEGA_FORMATS:
+        family, pattern = VEGA_FORMATS[fmt.lower()]
         return {"format": pattern} if family == "time" else {"format": pattern, "formatType": "number"}
+    check_format(fmt)  # an unknown name is a located error here, not a JavaScript stack trace at render time
     return {"format": fmt}
 
 

@@ -17,7 +17,16 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from .errors import SiteError
-from .formats import column_format, column_label, format_value, is_numeric_type
+from .formats import (
+    auto_format,
+    check_format,
+    column_format,
+    column_label,
+    compact_format,
+    format_value,
+    is_numeric_type,
+    is_rate,
+)
 from .queries import QueryFailed, QueryResult
 
 EMBED_ROW_LIMIT = 5000
@@ -122,8 +131,9 @@ def sql_toggle(ctx: ComponentContext, result: QueryResult) -> str:
             f'<pre><code class="language-sql">{escape(result.sql)}</code></pre></details>')
 
 
-def cell(value: Any, fmt: str | None) -> Markup:
-    return escape(format_value(value, fmt))
+def cell(value: Any, fmt: str | Callable[[Any], str] | None) -> Markup:
+    """A value formatted by a `fmt` name, or by a column's own formatter (see formats.auto_format)."""
+    return escape(fmt(value) if callable(fmt) else format_value(value, fmt))
 
 
 @component("value")
@@ -141,11 +151,14 @@ def value(ctx: ComponentContext, q: Any, column: str, row: int = 0, fmt: str | N
 
 
 @component("delta")
-def delta(ctx: ComponentContext, q: Any, column: str, fmt: str = "pct1", row: int = 0,
+def delta(ctx: ComponentContext, q: Any, column: str, fmt: str | None = None, row: int = 0,
           down_is_good: bool = False) -> str:
-    """A signed change, green when it is good news (a rise, or a fall with `down_is_good`, e.g. CAC)."""
+    """A signed change, green when it is good news (a rise, or a fall with `down_is_good`, e.g. CAC).
+    Its format: `fmt`, else the column's suffix (`change_usd0`), else pct1."""
     result = ctx.result(q, "delta")
     index = check_column(result, column)
+    fmt = column_format(column, fmt) or "pct1"
+    check_format(fmt)
     raw = result.rows[row][index] if len(result.rows) > row else None
     return delta_html(as_number(raw, column, result), fmt, down_is_good=down_is_good)
 
@@ -182,7 +195,7 @@ _AGGREGATES: dict[str, Callable[[list], Any]] = {
 
 @component("big_value")
 def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None, title: str | None = None,
-              fmt: str | None = None, comparison: str | None = None, comparison_fmt: str = "pct1",
+              fmt: str | None = None, comparison: str | None = None, comparison_fmt: str | None = None,
               comparison_title: str | None = None, sparkline: str | None = None,
               down_is_good: bool = False) -> str:
     result = ctx.result(q, "big_value")
@@ -194,19 +207,27 @@ def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None,
     values = result.column(value)
     raw = _AGGREGATES[agg or "first"](values)
     fmt = column_format(value, fmt)
+    check_format(fmt)
+    check_format(comparison_fmt)
     ctx.state.kpis.append(Kpi("big_value", result.name, value, raw, fmt, title or column_label(value)))
+    shown = cell(raw, fmt) if fmt or not isinstance(raw, (int, float, decimal.Decimal)) else \
+        escape(compact_format(raw))  # no format: compact (4.18M)
     parts = [f'<div class="gtm-big-value"><div class="gtm-bv-title">{escape(title or column_label(value))}</div>',
-             f'<div class="gtm-bv-number">{cell(raw, fmt)}</div>']
+             f'<div class="gtm-bv-number">{shown}</div>']
     if comparison:
         check_column(result, comparison)
         require_numbers(result, comparison)
         previous = _AGGREGATES[agg or "first"](result.column(comparison))
         change = None
-        if previous not in (None, 0) and raw is not None:
+        points = comparison_fmt is None and is_rate(fmt)  # a rate's change is in points: 41.2% -> 40.0% is -1.2
+        if points and previous is not None and raw is not None:
+            change = (float(raw) - float(previous)) * 100
+        elif previous not in (None, 0) and raw is not None:
             change = (float(raw) - float(previous)) / abs(float(previous))
         label = comparison_title or f"vs {column_label(comparison).lower()}"
-        parts.append(f'<div class="gtm-bv-comparison">{delta_html(change, comparison_fmt, down_is_good=down_is_good)} '
-                     f'<span class="gtm-bv-label">{escape(label)}</span></div>')
+        html = delta_html(change, "num1", " points", down_is_good=down_is_good) if points else \
+            delta_html(change, comparison_fmt or "pct1", down_is_good=down_is_good)
+        parts.append(f'<div class="gtm-bv-comparison">{html} <span class="gtm-bv-label">{escape(label)}</span></div>')
     if sparkline:
         check_column(result, sparkline)
         parts.append(sparkline_svg(result.column(value)))
@@ -253,11 +274,17 @@ def table(ctx: ComponentContext, q: Any, columns: list[str] | None = None, fmt: 
     fmt = fmt or {}
     if not isinstance(fmt, dict):
         raise SiteError("fmt must map column names to formats, e.g. fmt={\"amount\": \"usd0\"}")
-    for column in fmt:
+    for column, name in fmt.items():
         check_column(result, column)
+        try:
+            check_format(name)
+        except SiteError as exc:
+            raise SiteError(f"fmt for column '{column}': {exc.message}") from None
     indexes = [result.columns.index(c) for c in shown]
     formats = [column_format(c, fmt.get(c)) for c in shown]
     numeric = [is_numeric_type(result.types[i]) for i in indexes]
+    formats = [f if f or not is_num else auto_format(result.column(c), c)
+               for c, f, is_num in zip(shown, formats, numeric)]
     rows = result.rows
     if len(rows) > EMBED_ROW_LIMIT:
         ctx.state.notes.append(f"table: query '{result.name}' returned {len(rows):,} rows; "
