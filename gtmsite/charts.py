@@ -173,7 +173,9 @@ def figure(ctx: ComponentContext, result: QueryResult, kind: str, spec: dict, re
            title: str | None, height: int | None, filter: str | None = None) -> str:
     """The HTML of one chart: caption, static SVG placeholder, interactive spec, SQL toggle."""
     height = int(height or DEFAULT_HEIGHT)
-    spec = {**spec, "data": {"values": records}, "config": CONFIG, "background": "transparent"}
+    summary = chart_summary(kind, title, len(records))
+    spec = {**spec, "data": {"values": records}, "config": CONFIG, "background": "transparent",
+            "description": summary}
     if "height" not in spec:
         spec["height"] = height
     static = {**spec, "width": STATIC_WIDTH, "autosize": {"type": "fit", "contains": "padding"}}
@@ -190,7 +192,19 @@ def figure(ctx: ComponentContext, result: QueryResult, kind: str, spec: dict, re
             f'<div class="gtm-chart-view" style="min-height:{height}px">'
             f'<div class="gtm-chart-static"><!--gtm-svg:{key}--></div></div>'
             f'<script type="application/json" class="gtm-chart-spec">{payload}</script>'
-            f'{sql_toggle(ctx, result)}</figure>')
+            f'<p class="gtm-chart-data"><a href="{escape(ctx.data_url(result.name))}" download>'
+            f'Chart data (CSV, {len(result.rows):,} rows)</a></p>{sql_toggle(ctx, result)}</figure>')
+
+
+_KINDS = {"line_chart": "Line chart", "area_chart": "Area chart", "bar_chart": "Bar chart",
+          "scatter_chart": "Scatter chart", "histogram": "Histogram", "funnel_chart": "Funnel chart",
+          "heatmap": "Heatmap", "chart": "Chart"}
+
+
+def chart_summary(kind: str, title: str | None, rows: int) -> str:
+    """The chart's text alternative: what it is and how much data it draws (the data table is linked)."""
+    what = _KINDS.get(kind, "Chart") + (f": {title}" if title else "")
+    return f"{what} ({rows:,} data {'point' if rows == 1 else 'points'})."
 
 
 def chart_key(spec: dict) -> str:

@@ -297,7 +297,9 @@ def table(ctx: ComponentContext, q: Any, columns: list[str] | None = None, fmt: 
     out = [f'<div class="gtm-table" {" ".join(attrs)}>']
     if title:
         out.append(f'<div class="gtm-table-title">{escape(title)}</div>')
-    out.append('<div class="gtm-table-scroll"><table><thead><tr>')
+    # A focusable, named region: a table wider than the screen scrolls sideways by keyboard too.
+    region = escape(title or f"Table of {column_label(result.name).lower()}")
+    out.append(f'<div class="gtm-table-scroll" tabindex="0" role="region" aria-label="{region}"><table><thead><tr>')
     for column, is_num in zip(shown, numeric):
         out.append(f'<th scope="col"{" class=num" if is_num else ""} data-column="{escape(column)}">'
                    f'{escape(column_label(column))}</th>')

@@ -3,7 +3,7 @@
   "use strict";
   var root = document.documentElement;
 
-  // Light/dark switch: auto (system) -> dark -> light -> auto.
+  // Light/dark switch: auto (system) -> dark -> light -> auto. Its accessible name starts with what it shows.
   var switcher = document.querySelector(".theme-switch");
   if (switcher) {
     switcher.hidden = false;
@@ -20,6 +20,7 @@
       name.textContent = " " + text;
       switcher.appendChild(icon);
       switcher.appendChild(name);
+      switcher.setAttribute("aria-label", text + " theme (switch light/dark)");
       switcher.title = "Theme: " + text.toLowerCase() + " (click to switch)";
     };
     label();
@@ -32,15 +33,32 @@
     });
   }
 
-  // Phone navigation toggle.
+  // Phone navigation: a link to #sidebar that CSS opens without JavaScript; with it, a toggle that keeps the URL.
   var toggle = document.querySelector(".nav-toggle");
   if (toggle) {
-    toggle.hidden = false;
-    toggle.addEventListener("click", function () {
+    toggle.setAttribute("aria-expanded", "false");
+    toggle.addEventListener("click", function (event) {
+      event.preventDefault();
       var open = document.body.classList.toggle("nav-open");
       toggle.setAttribute("aria-expanded", String(open));
     });
+    var close = document.querySelector(".nav-close");
+    if (close) close.addEventListener("click", function (event) {
+      event.preventDefault();
+      document.body.classList.remove("nav-open");
+      toggle.setAttribute("aria-expanded", "false");
+      toggle.focus();
+    });
   }
+
+  // Wide Markdown tables scroll sideways: let the keyboard reach them too.
+  document.querySelectorAll(".report > table").forEach(function (table) {
+    if (table.scrollWidth > table.clientWidth + 1) {
+      table.tabIndex = 0;
+      table.setAttribute("role", "region");
+      table.setAttribute("aria-label", "Table (scrolls sideways)");
+    }
+  });
 
   // Tables: sort by a header click, search, pagination.
   function cellValue(td) {
@@ -139,15 +157,34 @@
   });
 })();
 
-// Charts: the static SVG is in the page; with JavaScript (and the site's own Vega bundle) each chart
-// becomes an interactive Vega view with tooltips. Dropdowns filter charts and tables in place.
+// Charts: the static SVG in the page is the chart. The Vega bundle (the site's own) loads only when a
+// reader reaches for a chart (pointer, focus, touch; or, once they scroll, a chart that comes into view
+// while the browser is idle), and only the charts reached become interactive Vega views with tooltips.
+// Dropdowns filter charts and tables in place.
 (function () {
   "use strict";
   var figures = Array.prototype.slice.call(document.querySelectorAll(".gtm-chart"));
+  var vegaMeta = document.querySelector('meta[name="gtm-vega"]');
+  var vegaUrl = vegaMeta ? vegaMeta.content : null;
   var inputs = {};
   document.querySelectorAll("select[data-input]").forEach(function (select) {
     inputs[select.getAttribute("data-input")] = select;
   });
+  var loading = null;
+  function loadVega() {
+    if (window.vegaEmbed) return Promise.resolve();
+    if (!vegaUrl) return Promise.reject(new Error("no Vega bundle on this page"));
+    if (!loading) {
+      loading = new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = vegaUrl;
+        script.onload = resolve;
+        script.onerror = function () { loading = null; reject(new Error("cannot load " + vegaUrl)); };
+        document.head.appendChild(script);
+      });
+    }
+    return loading;
+  }
 
   function dark() {
     var t = document.documentElement.dataset.theme;
@@ -199,15 +236,51 @@
       })
       .catch(function (error) { console.warn("gtmsite: chart stays static:", error); });
   }
-  figures.forEach(draw);
-  document.addEventListener("gtm-theme", function () { figures.forEach(draw); });
+  function activate(figure) {
+    if (figure._gtmActive) return;
+    figure._gtmActive = true;
+    loadVega().then(function () { draw(figure); }, function (error) {
+      figure._gtmActive = false;
+      console.warn("gtmsite: charts stay static:", error);
+    });
+  }
+  function redrawLive() { figures.forEach(function (f) { if (f._gtmActive) draw(f); }); }
+
+  figures.forEach(function (figure) {
+    var reach = function () { activate(figure); };
+    ["pointerenter", "focusin", "touchstart"].forEach(function (name) {
+      figure.addEventListener(name, reach, { once: true, passive: true });
+    });
+  });
+  if (figures.length && "IntersectionObserver" in window) {
+    var idle = window.requestIdleCallback || function (fn) { return setTimeout(fn, 200); };
+    var onScroll = function () {
+      window.removeEventListener("scroll", onScroll);
+      idle(function () {
+        var seen = new IntersectionObserver(function (entries) {
+          entries.forEach(function (entry) {
+            if (entry.isIntersecting) {
+              seen.unobserve(entry.target);
+              idle(function () { activate(entry.target); });
+            }
+          });
+        }, { rootMargin: "0px 0px -20% 0px" });
+        figures.forEach(function (f) { seen.observe(f); });
+      });
+    };
+    window.addEventListener("scroll", onScroll, { passive: true });
+  }
+  document.addEventListener("gtm-theme", redrawLive);
   if (window.matchMedia) {
     var query = window.matchMedia("(prefers-color-scheme: dark)");
-    if (query.addEventListener) query.addEventListener("change", function () { figures.forEach(draw); });
+    if (query.addEventListener) query.addEventListener("change", redrawLive);
   }
   Object.keys(inputs).forEach(function (name) {
     inputs[name].addEventListener("change", function () {
-      figures.forEach(function (f) { if (f.getAttribute("data-filter") === name) draw(f); });
+      figures.forEach(function (f) {
+        if (f.getAttribute("data-filter") !== name) return;
+        if (f._gtmActive) draw(f); else activate(f);
+      });
       document.querySelectorAll('.gtm-table[data-filter="' + name + '"]').forEach(function (box) {
         if (box._gtmFilter) box._gtmFilter(inputs[name].getAttribute("data-column"), inputs[name].value);
       });
