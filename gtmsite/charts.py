@@ -28,6 +28,7 @@ from .queries import QueryResult
 PALETTE = ["#2f6fde", "#f28e2b", "#3ba272", "#e15759", "#8e6bd1", "#edb800", "#17a2b8", "#ff8fb1",
            "#9c755f", "#7f8c9a"]
 STATIC_WIDTH = 720
+NARROW_WIDTH = 360  # a second static drawing for phones, where the wide one would shrink its labels to 6px
 DEFAULT_HEIGHT = 280
 CONFIG = {
     "font": "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif",
@@ -185,15 +186,34 @@ def figure(ctx: ComponentContext, result: QueryResult, kind: str, spec: dict, re
         interactive.pop("width")
     key = chart_key(static)
     ctx.state.charts[key] = static
+    narrow_key = None
+    if "width" in static:
+        narrow = narrow_spec(static, kind, len(records))
+        narrow_key = chart_key(narrow)
+        ctx.state.charts[narrow_key] = narrow
     payload = json.dumps(interactive, separators=(",", ":"), default=str).replace("<", "\\u003c")
     caption = f'<figcaption>{escape(title)}</figcaption>' if title else ""
     filter_attr = f' data-filter="{escape(filter)}"' if filter else ""
     return (f'<figure class="gtm-chart gtm-{kind}" data-chart="{key[:12]}"{filter_attr}>{caption}'
             f'<div class="gtm-chart-view" style="min-height:{height}px">'
-            f'<div class="gtm-chart-static"><!--gtm-svg:{key}--></div></div>'
+            f'<div class="gtm-chart-static"><!--gtm-svg:{key}--></div>'
+            + (f'<div class="gtm-chart-static gtm-narrow"><!--gtm-svg:{narrow_key}--></div>' if narrow_key else '')
+            + '</div>'
             f'<script type="application/json" class="gtm-chart-spec">{payload}</script>'
             f'<p class="gtm-chart-data"><a href="{escape(ctx.data_url(result.name))}" download>'
             f'Chart data (CSV, {len(result.rows):,} rows)</a></p>{sql_toggle(ctx, result)}</figure>')
+
+
+def narrow_spec(static: dict, kind: str, points: int) -> dict:
+    """The phone drawing: the same chart at NARROW_WIDTH, without the value labels that would run into each
+    other there (bars, points: the tooltip and the data table still have the numbers)."""
+    narrow = {**copy.deepcopy(static), "width": NARROW_WIDTH,
+              "padding": {**CONFIG["padding"], "left": 14}}  # browsers' fonts run a little wider than measured
+    crowded = kind == "scatter_chart" or points > 6
+    if crowded and kind in ("bar_chart", "line_chart", "area_chart", "scatter_chart") and "layer" in narrow:
+        narrow["layer"] = [layer for layer in narrow["layer"]
+                           if not (isinstance(layer.get("mark"), dict) and layer["mark"].get("type") == "text")]
+    return narrow
 
 
 _KINDS = {"line_chart": "Line chart", "area_chart": "Area chart", "bar_chart": "Bar chart",
@@ -263,11 +283,15 @@ def _fit_category_labels(spec: dict, values: list[Any]) -> None:
     if not labels:
         return
     fits = f"width / {len(labels)} >= {6.4 * max(map(len, labels)) + 10:.0f}"
+    # Tilted labels need room between their baselines (step * sin(angle) >= the font's height): -30 degrees
+    # where the step is 30px or more, steeper on narrow charts, upright below 20px.
+    angle = f"({fits} ? 0 : width / {len(labels)} >= 30 ? -30 : width / {len(labels)} >= 20 ? -45 : -90)"
     for layer in spec.get("layer", [spec]):
         axis = layer.get("encoding", {}).get("x", {}).get("axis")
         if axis is not None and axis.get("labelAngle") == -30:
-            axis["labelAngle"] = {"expr": f"{fits} ? 0 : -30"}
+            axis["labelAngle"] = {"expr": angle}
             axis["labelAlign"] = {"expr": f"{fits} ? 'center' : 'right'"}
+            axis["labelBaseline"] = {"expr": f"{angle} == -90 ? 'middle' : 'top'"}
 
 
 def _month_ticks(spec: dict, values: list[Any]) -> None:
@@ -412,11 +436,26 @@ def scatter_chart(ctx: ComponentContext, q: Any, x: str, y: str, size: str | Non
         point = {"mark": {"type": "circle", "opacity": 0.8, "tooltip": True}, "encoding": encoding}
         if not label_column:
             return point
-        text = {"mark": {"type": "text", "dy": -10, "color": "#5b6475", "fontSize": 11},
-                "encoding": {"x": encoding["x"], "y": encoding["y"], "text": {"field": field_ref(label_column)}}}
-        return {"layer": [point, text]}
+        # Neighbours along x take turns above and below their points, so close points keep legible labels.
+        texts = [{"transform": [{"filter": f"datum.{_BELOW} == {below}"}],
+                  "mark": {"type": "text", "dy": 14 if below else -10, "color": "#5b6475", "fontSize": 11},
+                  "encoding": {"x": encoding["x"], "y": encoding["y"], "text": {"field": field_ref(label_column)}}}
+                 for below in (0, 1)]
+        return {"layer": [point, *texts]}
 
+    if label_column:
+        _alternate_labels(records, x)
     return figure(ctx, result, "scatter_chart", _skeleton(key, build), records, title, height, filter)
+
+
+_BELOW = "__gtm_label_below"
+
+
+def _alternate_labels(records: list[dict], x: str) -> None:
+    ranked = sorted(range(len(records)), key=lambda i: (records[i].get(x) is None, str(type(records[i].get(x))),
+                                                       records[i].get(x) or 0))
+    for rank, index in enumerate(ranked):
+        records[index][_BELOW] = rank % 2
 
 
 @component("histogram")
@@ -523,7 +562,7 @@ def heatmap(ctx: ComponentContext, q: Any, x: str, y: str, value: str, title: st
 
     def build() -> dict:
         enc = {"x": {"field": "x", "type": "ordinal", "sort": None, "title": column_label(x),
-                     "axis": {"labelAngle": 0}},
+                     "axis": {"labelAngle": 0, "labelOverlap": "greedy", "labelSeparation": 4}},
                "y": {"field": "y", "type": "ordinal", "sort": None, "title": column_label(y)}}
         rect = {"mark": {"type": "rect", "tooltip": True},
                 "encoding": {**enc, "color": {"field": "value", "type": "quantitative", "title": column_label(value),
