@@ -14,6 +14,7 @@ import typer
 from . import __version__
 from .build import BuildResult
 from .errors import BuildFailed, Problem, SiteError
+from .progress import build_log
 from .release import build_site, check_site
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -96,8 +97,9 @@ def build(project: Path = ProjectOption,
           quiet: bool = QuietOption, debug: bool = DebugOption) -> None:
     """Run every query and check, render the site and publish it as a new version."""
     def action() -> None:
-        release = build_site(project, output, log=_logger(quiet), use_cache=not no_cache, label=label,
-                             git_branch=git_branch)
+        with build_log(_is_quiet(quiet), _logger(quiet)) as log:
+            release = build_site(project, output, log=log, use_cache=not no_cache, label=label,
+                                 git_branch=git_branch)
         result = release.result
         _report_result(result, quiet)
         where = f"branch {git_branch}" if git_branch else str(release.output / "v" / release.record.id)
@@ -122,7 +124,8 @@ def check(project: Path = ProjectOption, quiet: bool = QuietOption, debug: bool 
           no_cache: bool = typer.Option(False, "--no-cache", help="Run every query again.")) -> None:
     """Run sources, queries, checks and templates like a build; write nothing."""
     def action() -> None:
-        result = check_site(project, log=_logger(quiet), use_cache=not no_cache)
+        with build_log(_is_quiet(quiet), _logger(quiet)) as log:
+            result = check_site(project, log=log, use_cache=not no_cache)
         _report_result(result, quiet)
         typer.echo(_summary(result, "checked"))
     _run(action, debug)
