@@ -300,11 +300,18 @@ def _month_ticks(spec: dict, values: list[Any]) -> None:
     if len(dates) < 2:
         return
     months = (max(dates).year - min(dates).year) * 12 + max(dates).month - min(dates).month
+    monthly = all(d.day == 1 for d in dates)
     layers = spec.get("layer", [spec])
     for layer in layers:
-        axis = layer.get("encoding", {}).get("x", {}).get("axis")
+        encoding = layer.get("encoding", {})
+        axis = encoding.get("x", {}).get("axis")
         if axis is not None and axis.get("format") == "%b %Y":
             axis["tickCount"] = {"interval": "month", "step": max(1, -(-months // 10))}
+            # Monthly data: the tooltip says "Oct 2025", as the axis does, not 2025-10-01.
+            x_field = encoding["x"].get("field")
+            for item in encoding.get("tooltip", []) if monthly else []:
+                if item.get("field") == x_field and item.get("format") == "%Y-%m-%d":
+                    item["format"] = "%b %Y"
 
 
 def _filter_columns(ctx: ComponentContext, name: str, result: QueryResult) -> list[str]:
@@ -572,9 +579,9 @@ def heatmap(ctx: ComponentContext, q: Any, x: str, y: str, value: str, title: st
                                          {"field": "x", "title": column_label(x)},
                                          {"field": "label", "title": column_label(value)}]}}
         layer = [rect]
-        if labels:
-            layer.append({"mark": {"type": "text", "fontSize": 10},
-                          "encoding": {**enc, "text": {"field": "label"},
+        if labels:  # the label carries the cell's tooltip too: hovering the middle of a cell shows it
+            layer.append({"mark": {"type": "text", "fontSize": 10, "tooltip": True},
+                          "encoding": {**enc, "text": {"field": "label"}, "tooltip": rect["encoding"]["tooltip"],
                                        "color": {"condition": {"test": "datum.value > 0.5 * 1", "value": "white"},
                                                  "value": "#1c2230"}}})
         return {"layer": layer}
