@@ -44,7 +44,9 @@ CONFIG = {
     "bar": {"cornerRadiusEnd": 2},
     "line": {"strokeWidth": 2, "strokeJoin": "round", "strokeCap": "round"},
     "area": {"strokeJoin": "round"},
-    "mark": {"color": PALETTE[0]},
+    # No ARIA label on every bar and point: a chart is one image described as a whole (its description),
+    # and its data table is linked; hundreds of labelled marks made pages heavy and screen readers tedious.
+    "mark": {"color": PALETTE[0], "aria": False},
 }
 
 
@@ -196,8 +198,9 @@ def figure(ctx: ComponentContext, result: QueryResult, kind: str, spec: dict, re
     filter_attr = f' data-filter="{escape(filter)}"' if filter else ""
     return (f'<figure class="gtm-chart gtm-{kind}" data-chart="{key[:12]}"{filter_attr}>{caption}'
             f'<div class="gtm-chart-view" style="min-height:{height}px">'
-            f'<div class="gtm-chart-static"><!--gtm-svg:{key}--></div>'
-            + (f'<div class="gtm-chart-static gtm-narrow"><!--gtm-svg:{narrow_key}--></div>' if narrow_key else '')
+            f'<div class="gtm-chart-static" role="img" aria-label="{escape(summary)}"><!--gtm-svg:{key}--></div>'
+            + (f'<div class="gtm-chart-static gtm-narrow" role="img" aria-label="{escape(summary)}">'
+               f'<!--gtm-svg:{narrow_key}--></div>' if narrow_key else '')
             + '</div>'
             f'<script type="application/json" class="gtm-chart-spec">{payload}</script>'
             f'<p class="gtm-chart-data"><a href="{escape(ctx.data_url(result.name))}" download>'

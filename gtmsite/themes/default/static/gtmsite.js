@@ -51,13 +51,12 @@
     });
   }
 
-  // Wide Markdown tables scroll sideways: let the keyboard reach them too.
+  // Markdown tables scroll sideways when wide: let the keyboard reach them too (without measuring them,
+  // which would force a layout of the whole page while it loads).
   document.querySelectorAll(".report > table").forEach(function (table) {
-    if (table.scrollWidth > table.clientWidth + 1) {
-      table.tabIndex = 0;
-      table.setAttribute("role", "region");
-      table.setAttribute("aria-label", "Table (scrolls sideways)");
-    }
+    table.tabIndex = 0;
+    table.setAttribute("role", "region");
+    table.setAttribute("aria-label", "Table");
   });
 
   // Tables: sort by a header click, search, pagination.
