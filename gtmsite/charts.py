@@ -33,7 +33,7 @@ DEFAULT_HEIGHT = 280
 CONFIG = {
     "font": "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif",
     # Room for the points and labels at the plot's edges, which the SVG would otherwise cut in half.
-    "padding": {"top": 8, "right": 12, "bottom": 4, "left": 4},
+    "padding": {"top": 8, "right": 12, "bottom": 4, "left": 10},
     "view": {"stroke": None},
     "axis": {"labelColor": "#5b6475", "titleColor": "#5b6475", "gridColor": "#e3e6ec", "domainColor": "#c9ced8",
              "tickColor": "#c9ced8", "labelFontSize": 11, "titleFontSize": 11, "titleFontWeight": 500,
