@@ -270,6 +270,8 @@ def _xy_chart(ctx: ComponentContext, q: Any, kind: str, mark: str, x: str, y: An
                                             stack, horizontal))
     if mark != "bar" and types[0] == "temporal":
         _month_ticks(spec, result.column(x))
+    if types[0] == "temporal":
+        _month_tooltips(spec, x, result.column(x))
     if types[0] == "nominal" and not horizontal:
         _fit_category_labels(spec, result.column(x))
     if horizontal and height is None:
@@ -303,18 +305,22 @@ def _month_ticks(spec: dict, values: list[Any]) -> None:
     if len(dates) < 2:
         return
     months = (max(dates).year - min(dates).year) * 12 + max(dates).month - min(dates).month
-    monthly = all(d.day == 1 for d in dates)
     layers = spec.get("layer", [spec])
     for layer in layers:
-        encoding = layer.get("encoding", {})
-        axis = encoding.get("x", {}).get("axis")
+        axis = layer.get("encoding", {}).get("x", {}).get("axis")
         if axis is not None and axis.get("format") == "%b %Y":
             axis["tickCount"] = {"interval": "month", "step": max(1, -(-months // 10))}
-            # Monthly data: the tooltip says "Oct 2025", as the axis does, not 2025-10-01.
-            x_field = encoding["x"].get("field")
-            for item in encoding.get("tooltip", []) if monthly else []:
-                if item.get("field") == x_field and item.get("format") == "%Y-%m-%d":
-                    item["format"] = "%b %Y"
+
+
+def _month_tooltips(spec: dict, x: str, values: list[Any]) -> None:
+    """Monthly data: the tooltip says "Oct 2025", as the axis does, not 2025-10-01."""
+    dates = [v for v in values if isinstance(v, dt.date)]
+    if not dates or any(d.day != 1 for d in dates):
+        return
+    for layer in spec.get("layer", [spec]):
+        for item in layer.get("encoding", {}).get("tooltip", []):
+            if item.get("field") == field_ref(x) and item.get("format") == "%Y-%m-%d":
+                item["format"] = "%b %Y"
 
 
 def _filter_columns(ctx: ComponentContext, name: str, result: QueryResult) -> list[str]:

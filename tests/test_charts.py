@@ -153,3 +153,21 @@ def test_dropdown_lists_values_and_charts_follow_it(site):
     assert '<select data-input="ch" data-column="channel">' in html
     assert '<option value="Organic">Organic</option>' in html
     assert 'data-filter="ch"' in html and html.count('data-filter="ch"') == 2
+
+
+def test_monthly_tooltips_name_the_month(site):
+    project = site({"reports/index.md": """
+        # Months
+
+        ```sql q
+        select date_trunc('month', created_at)::date as month, sum(amount) as amount from deals group by 1 order by 1
+        ```
+
+        {{ line_chart(q, x="month", y="amount") }}
+
+        {{ bar_chart(q, x="month", y="amount") }}
+    """})
+    build_ok(project)
+    for figure in figures(page(project)):
+        tooltip = spec_of(figure)["encoding"]["tooltip"]
+        assert [t["format"] for t in tooltip if t["field"] == "month"] == ["%b %Y"]
