@@ -199,8 +199,10 @@ def figure(ctx: ComponentContext, result: QueryResult, kind: str, spec: dict, re
     return (f'<figure class="gtm-chart gtm-{kind}" data-chart="{key[:12]}"{filter_attr}>{caption}'
             f'<div class="gtm-chart-view" style="min-height:{height}px">'
             f'<div class="gtm-chart-static" role="img" aria-label="{escape(summary)}"><!--gtm-svg:{key}--></div>'
-            + (f'<div class="gtm-chart-static gtm-narrow" role="img" aria-label="{escape(summary)}">'
-               f'<!--gtm-svg:{narrow_key}--></div>' if narrow_key else '')
+            # The phone drawing costs the page nothing where it is not shown: read as text by the script
+            # (which puts it in place when the chart is narrow), and as HTML by a browser without JavaScript.
+            + (f'<noscript class="gtm-narrow-src"><div class="gtm-chart-static gtm-narrow" role="img" '
+               f'aria-label="{escape(summary)}"><!--gtm-svg:{narrow_key}--></div></noscript>' if narrow_key else '')
             + '</div>'
             f'<script type="application/json" class="gtm-chart-spec">{payload}</script>'
             f'<p class="gtm-chart-data"><a href="{escape(ctx.data_url(result.name))}" download>'

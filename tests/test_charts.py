@@ -64,8 +64,11 @@ def test_every_chart_kind_has_a_static_svg_and_its_spec(built):
     found = figures(built)
     assert len(found) == len(CHARTS)
     for figure in found:
-        static = re.search(r'<div class="gtm-chart-static"[^>]*>(.*?)</div></div>', figure, re.S).group(1)
-        assert static.startswith("<svg") and "<!--gtm-svg" not in static
+        static = re.search(r'<div class="gtm-chart-static"[^>]*>(.*?)</div>', figure, re.S).group(1)
+        assert static.startswith("<svg") and "<!--gtm-svg" not in figure
+        narrow = re.search(r'<noscript class="gtm-narrow-src"><div class="gtm-chart-static gtm-narrow"[^>]*>(.*?)'
+                           r'</div></noscript>', figure, re.S).group(1)
+        assert narrow.startswith("<svg") and 'width="360"' in narrow
         assert spec_of(figure)["data"]["values"], "the interactive spec carries its rows"
 
 

@@ -245,6 +245,24 @@
   }
   function redrawLive() { figures.forEach(function (f) { if (f._gtmActive) draw(f); }); }
 
+  // Narrow charts show their phone drawing (kept as text in a <noscript> until a chart is this narrow).
+  function narrowDrawings() {
+    if (window.innerWidth >= 800) return;  // every chart is wider than 510px here: no need to measure
+    figures.forEach(function (figure) {
+      var source = figure.querySelector("noscript.gtm-narrow-src");
+      var view = figure.querySelector(".gtm-chart-view");
+      if (!source || !view || view.clientWidth > 510) return;
+      source.insertAdjacentHTML("afterend", source.textContent);
+      source.remove();
+    });
+  }
+  narrowDrawings();
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(narrowDrawings, 150);
+  });
+
   figures.forEach(function (figure) {
     var reach = function () { activate(figure); };
     ["pointerenter", "focusin", "touchstart"].forEach(function (name) {
