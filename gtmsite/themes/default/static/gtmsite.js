@@ -245,15 +245,25 @@
   }
   function redrawLive() { figures.forEach(function (f) { if (f._gtmActive) draw(f); }); }
 
-  // Narrow charts show their phone drawing (kept as text in a <noscript> until a chart is this narrow).
+  // Narrow charts show their phone drawing (kept as text in a <noscript> until needed), put in place as
+  // each chart comes near the screen, so a phone lays out only the drawings it is about to show.
+  function narrowDrawing(figure) {
+    var source = figure.querySelector("noscript.gtm-narrow-src");
+    var view = figure.querySelector(".gtm-chart-view");
+    if (!source || !view || view.clientWidth > 510) return;
+    source.insertAdjacentHTML("afterend", source.textContent);
+    source.remove();
+  }
+  var near = "IntersectionObserver" in window ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (entry) {
+      if (entry.isIntersecting) { near.unobserve(entry.target); narrowDrawing(entry.target); }
+    });
+  }, { rootMargin: "800px 0px" }) : null;
   function narrowDrawings() {
-    if (window.innerWidth >= 800) return;  // every chart is wider than 510px here: no need to measure
+    if (window.innerWidth >= 800) return;  // every chart is wider than 510px here
     figures.forEach(function (figure) {
-      var source = figure.querySelector("noscript.gtm-narrow-src");
-      var view = figure.querySelector(".gtm-chart-view");
-      if (!source || !view || view.clientWidth > 510) return;
-      source.insertAdjacentHTML("afterend", source.textContent);
-      source.remove();
+      if (!figure.querySelector("noscript.gtm-narrow-src")) return;
+      if (near) near.observe(figure); else narrowDrawing(figure);
     });
   }
   narrowDrawings();
