@@ -15,8 +15,10 @@ from .queries import duckdb_message
 from .sources import Database, discover_sources
 from .sqltext import fetchable_select
 
+TABLE_ROWS = 50  # rows the text table shows unless told otherwise; CSV is for machines: all rows
 
-def run_adhoc(project: Path, sql: str, limit: int = 50, as_csv: bool = False) -> str:
+
+def run_adhoc(project: Path, sql: str, limit: int | None = None, as_csv: bool = False) -> str:
     config = load_config(project)
     database = Database(config, discover_sources(config))
     try:
@@ -30,6 +32,8 @@ def run_adhoc(project: Path, sql: str, limit: int = 50, as_csv: bool = False) ->
         raise SiteError(f"query: {duckdb_message(exc)}") from None
     finally:
         database.close()
+    if limit is None:
+        limit = 0 if as_csv else TABLE_ROWS
     if as_csv:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")

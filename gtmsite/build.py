@@ -30,7 +30,9 @@ from . import __version__, progress
 from .checks import Check, CheckResult, evaluate, parse_check
 from .components import Kpi
 from .config import Config
-from .errors import BuildFailed, Problem, SiteError, raise_if_any
+from .errors import BuildFailed, Problem, SiteError, per_page, raise_if_any
+from .metricfences import annotate, checked_catalog, compile_fences, glossary
+from .metrics import MetricCatalog, read_metrics
 from .output import Writer, parquet_from_table, parquet_of
 from .queries import QueryResult, ResultCache, order_queries, run_query
 from .render import CompiledReport, compile_report, make_body_environment, page_url_function, render_body, render_title
@@ -38,9 +40,10 @@ from .reports import Query, Report, read_reports
 from .site import NavItem, Page, breadcrumbs, build_nav, plan_pages
 from .sources import Database, SourceSet, discover_sources, fingerprints
 from .sqltext import quote_ident, quote_table
-from .svg import SvgRenderer, fill_svgs, vega_bundle
+from .svg import SvgRenderer, chart_problem, fill_svgs, vega_bundle
 from .theme import Theme, asset_url_function, has_asset_function, load_theme, make_theme_environment
-from .versions import PageSummary, csv_text
+from .versions import PageSummary, download_csv
+from .warehouse import FetchPolicy
 
 Log = Callable[[str], None]
 
@@ -55,11 +58,14 @@ class PageOutcome:
     problems: list[Problem] = field(default_factory=list)
     pending_html: str = ""  # the page, waiting for its charts' SVGs
     charts: dict[str, Future] = field(default_factory=dict)
+    chart_calls: dict[str, tuple[int | None, str]] = field(default_factory=dict)  # hash -> (line, component)
     checks: list[CheckResult] = field(default_factory=list)
     kpis: list[Kpi] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     results: dict[str, QueryResult] = field(default_factory=dict)
+    forecasts: list[Any] = field(default_factory=list)  # the ForecastRecords of the page's charts
     cached: bool = False
+    warnings: list[Problem] = field(default_factory=list)
     key: str = ""  # the page's inputs (see Builder.page_keys)
     reused: PageSummary | None = None  # the previous version's page, linked instead of rendered again
 
@@ -77,22 +83,35 @@ class BuildResult:
     cache_hits: int
     charts_rendered: int = 0
     charts_cached: int = 0
+    site_problems: list[Problem] = field(default_factory=list)  # not of one page: e.g. a report that did not parse
+    site_warnings: list[Problem] = field(default_factory=list)
 
     @property
     def problems(self) -> list[Problem]:
-        found = [p for o in self.outcomes for p in o.problems]
+        found = self.site_problems + per_page([(p, _templated_url(o)) for o in self.outcomes for p in o.problems])
         found += [Problem(r.check.path, r.check.line, r.message) for r in self.checks if r.status == "failed"]
         return found
 
     @property
+    def report_warnings(self) -> list[Problem]:
+        """Doubtful things in the reports (a broken link, an unknown key): errors with --strict."""
+        return self.site_warnings + per_page([(w, _templated_url(o)) for o in self.outcomes for w in o.warnings])
+
+    @property
     def warnings(self) -> list[Problem]:
-        return [Problem(r.check.path, r.check.line, r.message) for r in self.checks if r.status == "warned"]
+        """The report warnings and the `warn:` checks that did not pass."""
+        checks = [Problem(r.check.path, r.check.line, r.message) for r in self.checks if r.status == "warned"]
+        return self.report_warnings + checks
 
     def check_counts(self) -> dict[str, int]:
         counts = {"passed": 0, "warned": 0, "failed": 0}
         for result in self.checks:
             counts[result.status] += 1
         return counts
+
+
+def _templated_url(outcome: PageOutcome) -> str:
+    return outcome.page.url if outcome.page.templated else ""
 
 
 def now_utc() -> dt.datetime:
@@ -109,17 +128,18 @@ class Builder:
     def __init__(self, config: Config, writer: Writer, log: Log = _quiet, use_cache: bool = True,
                  versioned: bool = False, database: Database | None = None,
                  select_pages: Callable[[list[Page], tuple[NavItem, ...]], list[Page]] | None = None,
-                 previous: tuple[Path, dict[str, PageSummary]] | None = None):
+                 previous: tuple[Path, dict[str, PageSummary]] | None = None, fetch: FetchPolicy | None = None):
         """`database` lets the preview server keep the loaded sources between rebuilds; `select_pages`
         lets it rebuild only the pages whose inputs changed; `previous` (a version's folder and its pages)
-        lets a build link the pages whose inputs did not change instead of rendering them again."""
+        lets a build link the pages whose inputs did not change instead of rendering them again; `fetch` says
+        which stored results of external source queries to use (the preview keeps them between rebuilds)."""
         self.config = config
         self.writer = writer
         self.log = log
         self.now = now_utc()
         self.use_cache = use_cache
         self.versioned = versioned
-        self.sources: SourceSet = discover_sources(config)
+        self.sources: SourceSet = discover_sources(config, fetch or FetchPolicy(force=not use_cache, log=log))
         self.prints = fingerprints(self.sources, config)
         self.fingerprint = self.prints.site
         self.db = database if database is not None and database.sources == self.sources else Database(
@@ -135,8 +155,10 @@ class Builder:
         self._vega_lock = threading.Lock()
         self._vega_url: str | None = None
         self.queries_run = 0
+        self.warnings: list[Problem] = []  # not of one page (e.g. a `pages:` query with no rows)
         self._count_lock = threading.Lock()
         self._local = threading.local()
+        self.catalog = MetricCatalog()
 
     # -- the database, per thread ---------------------------------------------------------------
 
@@ -150,10 +172,19 @@ class Builder:
 
     def run(self) -> BuildResult:
         started = time.perf_counter()
-        reports, problems = read_reports(self.config.reports_dir, self.config.project)
+        reports, unread = read_reports(self.config.reports_dir, self.config.project)
+        self.catalog, metric_problems = read_metrics(self.config.project, self.sources.tables)
+        unread += metric_problems or checked_catalog(self.catalog, self.cache, self.prints, self.cursor)
+        reports, fence_problems = compile_fences(reports, self.catalog, not metric_problems)
+        unread += fence_problems
         if not self.config.reports_dir.is_dir():
-            problems.append(Problem("reports/", None, "no reports/ folder: write reports/index.md"))
-        raise_if_any(problems)
+            raise_if_any([Problem("reports/", None, "no reports/ folder: write reports/index.md")])
+        self.warnings += [w for r in reports for w in r.warnings]
+        if unread:  # the build fails: if the sources fail too, say both
+            try:
+                self.db.cursor().close()
+            except BuildFailed as exc:
+                raise BuildFailed(unread + exc.problems, exc.exit_code) from None
         code_cache = self.config.project / self.config.cache_dir / "templates" if self.use_cache else None
         compiled = {r.rel: compile_report(self.body_env, r.rel, r.body, r.meta.title, code_cache, r.meta.title_line)
                     for r in reports}
@@ -162,27 +193,32 @@ class Builder:
         problems += plan_problems
         problems += [c.problem for c in compiled.values() if c.problem]
         pages, title_problems = self.render_titles(pages, compiled)
-        problems += title_problems
-        raise_if_any(problems)
+        problems = unread + problems + title_problems  # reported with the pages' own, so one run shows them all
         self.log(f"{len(reports)} reports, {len(pages)} pages")
         nav = build_nav(pages)
         self.keys = self.page_keys(pages, nav)
         chosen = self.select_pages(pages, nav) if self.select_pages else pages
+        chosen = [p for p in chosen if p.report is None or compiled[p.report.rel].problem is None]
         if any(_CHART_CALL.search(r.body) for r in reports):
             self.svg = SvgRenderer(self.svg_cache, self.config.worker_count, parallel=len(chosen) >= 8)
             self.svg.warm_up()
         try:
-            table_checks = self.table_checks(reports)
+            try:
+                table_checks = self.table_checks(reports)
+            except BuildFailed as exc:
+                table_checks, problems = [], problems + exc.problems
+            if problems:  # this build fails: its pages are still made, for their own errors, but written nowhere
+                self.writer = Writer(None)
             outcomes = self.build_pages(pages, nav, chosen, compiled)
         finally:
             if self.svg is not None:
                 self.svg.close()
-        notes = [n for o in outcomes for n in o.notes]
+        notes = list(self.sources.notes) + [n for o in outcomes for n in o.notes]
         all_checks = table_checks + [c for o in outcomes for c in o.checks]
         svg = self.svg
         return BuildResult(self.config, pages, outcomes, all_checks, notes, self.fingerprint,
                            time.perf_counter() - started, self.queries_run, self.cache.hits,
-                           svg.rendered if svg else 0, svg.cached if svg else 0)
+                           svg.rendered if svg else 0, svg.cached if svg else 0, problems, self.warnings)
 
     def template_rows(self, reports: list[Report]) -> tuple[dict[str, list[dict[str, Any]]], list[Problem]]:
         """Run each templated report's `pages` query: one dict of parameters per page."""
@@ -207,6 +243,9 @@ class Builder:
                                         f"name [{report.param}].md); columns: {', '.join(result.columns)}"))
                 continue
             rows[report.rel] = [dict(zip(result.columns, row)) for row in result.rows]
+            if not result.rows:
+                self.warnings.append(Problem(report.rel, report.meta.pages_line,
+                                             "pages: the query returned no rows, so this report makes no page"))
         return rows, problems
 
     def cached_query(self, name: str, sql: str, rel: str, line: int) -> QueryResult:
@@ -220,19 +259,18 @@ class Builder:
         return result
 
     def render_titles(self, pages: list[Page], compiled: dict[str, CompiledReport]) -> tuple[list[Page], list[Problem]]:
-        out, problems = [], []
+        out, found = [], []
         for page in pages:
             if page.templated and page.report is not None and page.report.meta.title:
                 try:
                     title = render_title(compiled[page.report.rel], page.report.meta.title, page.params,
                                          page.report.rel, page.report.meta.title_line)
                 except SiteError as exc:
-                    if exc.problem not in problems:  # the same mistake on every page of the report: say it once
-                        problems.append(exc.problem)
+                    found.append((exc.problem, page.url))  # the same mistake on many pages: said once, naming them
                     title = page.title
                 page = Page(page.url, title, page.report, page.params, page.order, page.hidden, page.templated)
             out.append(page)
-        return out, problems
+        return out, per_page(found)
 
     def table_checks(self, reports: list[Report]) -> list[CheckResult]:
         """Checks on source tables and models: from [[checks]] and from reports' fences, each run once."""
@@ -247,6 +285,7 @@ class Builder:
         for report in reports:
             names = {q.name for q in report.queries}
             checks += [c for c in report.checks if c.target not in names]
+        checks = [c for c in checks if not c.is_history]  # compared with earlier versions at release
         results: list[CheckResult] = []
         tables = self.sources.tables
         for check in checks:
@@ -288,12 +327,14 @@ class Builder:
         asset = asset_url_function(self.theme, self.config.base_url)
         env = make_theme_environment(self.theme, {"asset": asset, "site": self.config, "nav": nav,
                                                   "sidebar": self.sidebar, "versioned": self.versioned,
-                                                  "has_asset": has_asset_function(self.theme)},
+                                                  "has_asset": has_asset_function(self.theme),
+                                                  "metrics_page": bool(self.catalog)},
                                      self.config.project / self.config.cache_dir / "theme" if self.use_cache else None)
         self.nav = nav
         self._sidebars: dict[int, str] = {}
         self.theme_env = env
         self.pages_by_url = by_url
+        self.site_urls = frozenset(by_url)
         workers = max(1, self.config.worker_count)
         if self.svg is None:
             self.svg = SvgRenderer(self.svg_cache, workers, parallel=len(chosen) >= 8)
@@ -313,6 +354,9 @@ class Builder:
         self.write_assets()
         home = self.config.base_url + ("latest/" if self.versioned else "")
         self.render_extra("/404.html", "Page not found", "404.html", base_href=home)
+        if self.catalog:
+            self.render_extra("/_metrics/", "Metrics", "metrics.html",
+                              glossary=glossary(self.catalog, self.pages_by_url.values()))
         return outcomes
 
     def sidebar(self, page: Page) -> Markup:
@@ -331,7 +375,7 @@ class Builder:
             try:
                 svgs[key] = self.svg.svg(key)
             except Exception as exc:  # noqa: BLE001 - a chart vl-convert cannot draw is the user's spec
-                outcome.problems.append(Problem(outcome.page.rel, None, f"chart could not be drawn: {exc}"))
+                outcome.problems.append(chart_problem(outcome.page.rel, outcome.chart_calls.get(key), exc))
                 svgs[key] = '<p class="gtm-error">This chart could not be drawn.</p>'
         self.write_html(outcome, fill_svgs(outcome.pending_html, svgs))
         outcome.pending_html, outcome.charts = "", {}
@@ -402,12 +446,17 @@ class Builder:
             for query in report.queries:
                 if query.name not in results:
                     results[query.name] = QueryResult(query.name, (), (), (), query.sql, query.line, failed=True)
-            body = render_body(compiled[report.rel], report.rel, results, page.params,
+            body = render_body(compiled[report.rel], report.rel, annotate(report, results, self.catalog), page.params,
                                {"page": page, "site": self.config, "children": self.children(page)},
-                               self.show_sql(report), url, lambda name: url(self.data_url(page, name)))
+                               self.show_sql(report), url, lambda name: url(self.data_url(page, name)),
+                               page.url, self.site_urls,
+                               self.config.project / self.config.cache_dir / "forecasts" if self.use_cache else None)
             outcome.problems += body.problems
+            outcome.warnings += body.warnings
             outcome.kpis, outcome.notes = body.kpis, [f"{report.rel}: {n}" for n in body.notes]
+            outcome.forecasts = body.forecasts
             body_html, toc, charts = body.html, body.toc, body.charts
+            outcome.chart_calls = body.chart_calls
             self.write_data(page, results)
         try:
             html = self.render_page(page, body_html, toc, url, bool(charts))
@@ -476,7 +525,7 @@ class Builder:
     def _page_results(self, report: Report, params: dict[str, Any]
                       ) -> tuple[dict[str, QueryResult], list[CheckResult], list[Problem], bool]:
         names = {q.name for q in report.queries}
-        page_checks = [c for c in report.checks if c.target in names]
+        page_checks = [c for c in report.checks if c.target in names and not c.is_history]
         clock = self.now.isoformat(timespec="minutes") if any(c.kind == "freshness" for c in page_checks) else ""
         key = ResultCache.key("page", self.page_fingerprint(report), [(q.name, q.sql) for q in report.queries],
                               [c.text for c in page_checks], sorted(params.items(), key=lambda kv: kv[0]), clock)
@@ -536,7 +585,7 @@ class Builder:
             if result.failed:
                 continue
             folder = f"_data/{page.data_key}"
-            self.writer.write(f"{folder}/{name}.csv", csv_text(result.columns, result.rows))
+            self.writer.write(f"{folder}/{name}.csv", download_csv(result.columns, result.rows))
             parquet = self.parquet_file(result) if self.versioned else None
             if parquet is not None:
                 self.writer.link(f"{folder}/{name}.parquet", parquet)

@@ -16,12 +16,16 @@ import datetime as dt
 import decimal
 import hashlib
 import json
+import re
 from typing import Any
 
 from markupsafe import escape
 
+from . import chartlimits
+from .columns import format_of, label_of, metric_key
 from .components import EMBED_ROW_LIMIT, ComponentContext, check_column, component, require_numbers, sql_toggle
 from .errors import SiteError
+from .forecast_charts import parse_options, project
 from .formats import VEGA_FORMATS, check_format, column_format, column_label, format_value, is_numeric_type
 from .queries import QueryResult
 
@@ -50,9 +54,13 @@ CONFIG = {
 }
 
 
+_FIELD_SPECIALS = str.maketrans({c: "\\" + c for c in "\\.[]'\""})
+
+
 def field_ref(column: str) -> str:
-    """A column name as a Vega-Lite field: `.` and `[` would otherwise mean a nested field."""
-    return column.replace("\\", "\\\\").replace(".", "\\.").replace("[", "\\[").replace("]", "\\]")
+    """A column name as a Vega-Lite field: `.` and `[` would otherwise mean a nested field, and a quote
+    the start of a quoted part of one (Vega's access paths), so each is escaped with a backslash."""
+    return column.translate(_FIELD_SPECIALS)
 
 
 def _type_of(result: QueryResult, column: str) -> str:
@@ -87,12 +95,18 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
-def chart_records(result: QueryResult, columns: list[str], ctx: ComponentContext, kind: str) -> list[dict]:
+def chart_rows(result: QueryResult, ctx: ComponentContext, kind: str) -> tuple:
+    """The rows a chart draws: at most EMBED_ROW_LIMIT of them (the build says so when it cuts)."""
     rows = result.rows
     if len(rows) > EMBED_ROW_LIMIT:
         ctx.state.notes.append(f"{kind}: query '{result.name}' returned {len(rows):,} rows; the chart embeds the "
                                f"first {EMBED_ROW_LIMIT:,} (aggregate in SQL to chart them all)")
         rows = rows[:EMBED_ROW_LIMIT]
+    return rows
+
+
+def chart_records(result: QueryResult, columns: list[str], ctx: ComponentContext, kind: str) -> list[dict]:
+    rows = chart_rows(result, ctx, kind)
     indexes = [result.columns.index(c) for c in columns]
     return [{c: _json_value(row[i]) for c, i in zip(columns, indexes)} for row in rows]
 
@@ -108,8 +122,8 @@ def _tick_format(formats: dict[str, Any]) -> dict[str, Any]:
 
 def _field(result: QueryResult, column: str, fmt: str | None, axis: bool = True, **extra: Any) -> dict:
     kind = _type_of(result, column)
-    spec: dict[str, Any] = {"field": field_ref(column), "type": kind, "title": column_label(column), **extra}
-    formats = _tick_format(_axis_format(column_format(column, fmt), kind))
+    spec: dict[str, Any] = {"field": field_ref(column), "type": kind, "title": label_of(result, column), **extra}
+    formats = _tick_format(_axis_format(format_of(result, column, fmt), kind))
     if kind == "temporal":
         spec["scale"] = {"type": "utc"}
     if formats and axis:
@@ -121,11 +135,11 @@ def _tooltip(result: QueryResult, columns: list[tuple[str, str | None]]) -> list
     out = []
     for column, fmt in columns:
         kind = _type_of(result, column)
-        item = {"field": field_ref(column), "type": kind, "title": column_label(column)}
-        formats = _axis_format(column_format(column, fmt), kind)
+        item = {"field": field_ref(column), "type": kind, "title": label_of(result, column)}
+        formats = _axis_format(format_of(result, column, fmt), kind)
         if kind == "temporal":
             item["timeUnit"] = "utcyearmonthdate"
-            formats = formats if (fmt or column_format(column)) else {"format": "%Y-%m-%d"}
+            formats = formats if format_of(result, column, fmt) else {"format": "%Y-%m-%d"}
         item.update(formats)
         out.append(item)
     return out
@@ -151,6 +165,25 @@ def _freeze(value: Any) -> Any:
     return value
 
 
+_UNESCAPE = re.compile(r"\\(.)")
+
+
+def _title_escaped_fields(spec: Any) -> None:
+    """Give a title to each field whose name holds an escaped character (a quote, a backslash): Vega-Lite
+    pastes a field's default title, escapes and all, into an expression (the marks' ARIA description),
+    which then fails to parse."""
+    if isinstance(spec, list):
+        for item in spec:
+            _title_escaped_fields(item)
+    elif isinstance(spec, dict):
+        for channel in (spec.get("encoding") or {}).values():
+            for field in channel if isinstance(channel, list) else [channel]:
+                if isinstance(field, dict) and "\\" in str(field.get("field", "")) and "title" not in field:
+                    field["title"] = column_label(_UNESCAPE.sub(r"\1", field["field"]))
+        for part in ("layer", "hconcat", "vconcat", "concat", "spec"):
+            _title_escaped_fields(spec.get(part))
+
+
 def _skeleton(key: tuple, build: Any) -> dict:
     return copy.deepcopy(_cached_skeleton(key, build))
 
@@ -166,6 +199,7 @@ def _cached_skeleton(key: tuple, build: Any) -> dict:
         spec.pop("config", None)
         spec.pop("data", None)
         spec.pop("datasets", None)
+        _title_escaped_fields(spec)
         if len(_SKELETONS) > 2048:
             _SKELETONS.clear()
         _SKELETONS[key] = spec
@@ -175,7 +209,7 @@ def _cached_skeleton(key: tuple, build: Any) -> dict:
 def figure(ctx: ComponentContext, result: QueryResult, kind: str, spec: dict, records: list[dict],
            title: str | None, height: int | None, filter: str | None = None) -> str:
     """The HTML of one chart: caption, static SVG placeholder, interactive spec, SQL toggle."""
-    height = int(height or DEFAULT_HEIGHT)
+    height = chartlimits.height(height) or DEFAULT_HEIGHT
     summary = chart_summary(kind, title, len(records))
     spec = {**spec, "data": {"values": records}, "config": CONFIG, "background": "transparent",
             "description": summary}
@@ -241,6 +275,7 @@ def _ys(y: Any) -> list[str]:
     if isinstance(y, str):
         return [y]
     if isinstance(y, (list, tuple)) and y and all(isinstance(c, str) for c in y):
+        chartlimits.y_columns(list(y))
         return list(y)
     raise SiteError(f"y must be a column name or a list of column names, got {y!r}")
 
@@ -258,16 +293,19 @@ def _columns(result: QueryResult, *names: str | None) -> list[str]:
 def _xy_chart(ctx: ComponentContext, q: Any, kind: str, mark: str, x: str, y: Any, series: str | None,
               title: str | None, fmt: str | None, x_fmt: str | None, height: int | None, sort: Any,
               labels: bool, filter: str | None, colors: Any, stack: bool | None = None,
-              horizontal: bool = False) -> str:
+              horizontal: bool = False, forecast: Any = None, trend: Any = None) -> str:
     result = ctx.result(q, kind)
     ys = _ys(y)
+    horizon, draw_trend = parse_options(forecast, trend, ys, bool(series) and stack is not False and mark == "area")
     columns = _columns(result, x, *ys, series)
+    if series:
+        chartlimits.series(result.column(series), series)
     if filter:
         columns = _columns(result, *columns, *_filter_columns(ctx, filter, result))
     records = chart_records(result, columns, ctx, kind)
     types = tuple(_type_of(result, c) for c in columns)
     key = (kind, mark, x, tuple(ys), series, fmt, x_fmt, _freeze(sort), labels, _freeze(colors), stack,
-           horizontal, types)
+           horizontal, types, metric_key(result, columns))
     spec = _skeleton(key, lambda: _build_xy(result, mark, x, ys, series, fmt, x_fmt, sort, labels, colors,
                                             stack, horizontal))
     if mark != "bar" and types[0] == "temporal":
@@ -280,7 +318,15 @@ def _xy_chart(ctx: ComponentContext, q: Any, kind: str, mark: str, x: str, y: An
         groups = len(ys) if len(ys) > 1 else len(set(result.column(series))) if series else 1
         per_category = 30 if stack is not False else max(30, 16 * groups)
         legend = 44 if series or len(ys) > 1 else 0
-        height = max(DEFAULT_HEIGHT // 2, len(set(result.column(x))) * per_category + 40 + legend)
+        height = chartlimits.auto_height(max(DEFAULT_HEIGHT // 2,
+                                             len(set(result.column(x))) * per_category + 40 + legend))
+    if horizon or draw_trend:
+        require_numbers(result, ys[0])
+        projection = project(spec, records, result, x, ys[0], series, horizon, draw_trend, ctx.state.forecast_cache)
+        if projection.record is not None:
+            ctx.state.forecasts.append(projection.record)
+        html = figure(ctx, result, kind, projection.spec, projection.records, title, height, filter)
+        return html.replace("</figure>", f'<p class="gtm-chart-note">{escape(projection.note)}</p></figure>', 1)
     return figure(ctx, result, kind, spec, records, title, height, filter)
 
 
@@ -336,7 +382,7 @@ def _filter_columns(ctx: ComponentContext, name: str, result: QueryResult) -> li
 def _build_xy(result: QueryResult, mark: str, x: str, ys: list[str], series: str | None, fmt: str | None,
               x_fmt: str | None, sort: Any, labels: bool, colors: Any, stack: bool | None,
               horizontal: bool) -> dict:
-    y_fmt = fmt or column_format(ys[0])
+    y_fmt = format_of(result, ys[0], fmt)
     x_field = _field(result, x, x_fmt)
     tooltip_cols = [(x, x_fmt)]
     transform = [{"fold": [field_ref(y) for y in ys], "as": ["series", "value"]}] if len(ys) > 1 else []
@@ -344,7 +390,7 @@ def _build_xy(result: QueryResult, mark: str, x: str, ys: list[str], series: str
         y_field = {"field": "value", "type": "quantitative", "title": None,
                    "axis": _tick_format(_axis_format(y_fmt, "quantitative")) or None}
         color = {"field": "series", "type": "nominal", "title": None, **_colors(colors)}
-        labels_expr = "".join(f"datum.series === {json.dumps(c)} ? {json.dumps(column_label(c))} : " for c in ys)
+        labels_expr = "".join(f"datum.series === {json.dumps(c)} ? {json.dumps(label_of(result, c))} : " for c in ys)
         transform.append({"calculate": labels_expr + "datum.series", "as": "series"})
         tooltip = _tooltip(result, tooltip_cols) + [{"field": "series", "type": "nominal", "title": "Series"},
                                                      {"field": "value", "type": "quantitative", "title": "Value",
@@ -401,17 +447,19 @@ def _build_xy(result: QueryResult, mark: str, x: str, ys: list[str], series: str
 @component("line_chart")
 def line_chart(ctx: ComponentContext, q: Any, x: str, y: Any, series: str | None = None, title: str | None = None,
                fmt: str | None = None, x_fmt: str | None = None, height: int | None = None, sort: Any = True,
-               labels: bool = False, filter: str | None = None, colors: Any = None) -> str:
+               labels: bool = False, filter: str | None = None, colors: Any = None, forecast: int | None = None,
+               trend: str | None = None) -> str:
     return _xy_chart(ctx, q, "line_chart", "line", x, y, series, title, fmt, x_fmt, height, sort, labels, filter,
-                     colors)
+                     colors, forecast=forecast, trend=trend)
 
 
 @component("area_chart")
 def area_chart(ctx: ComponentContext, q: Any, x: str, y: Any, series: str | None = None, stack: bool = True,
                title: str | None = None, fmt: str | None = None, x_fmt: str | None = None, height: int | None = None,
-               sort: Any = True, labels: bool = False, filter: str | None = None, colors: Any = None) -> str:
+               sort: Any = True, labels: bool = False, filter: str | None = None, colors: Any = None,
+               forecast: int | None = None, trend: str | None = None) -> str:
     return _xy_chart(ctx, q, "area_chart", "area", x, y, series, title, fmt, x_fmt, height, sort, labels, filter,
-                     colors, stack=stack)
+                     colors, stack=stack, forecast=forecast, trend=trend)
 
 
 @component("bar_chart")
@@ -432,11 +480,14 @@ def scatter_chart(ctx: ComponentContext, q: Any, x: str, y: str, size: str | Non
     label_column = labels if isinstance(labels, str) else None
     extra = list(tooltip or [])
     columns = _columns(result, x, y, size, series, label_column, *extra)
+    if series:
+        chartlimits.series(result.column(series), series)
     if filter:
         columns = _columns(result, *columns, *_filter_columns(ctx, filter, result))
     records = chart_records(result, columns, ctx, "scatter_chart")
     types = tuple(_type_of(result, c) for c in columns)
-    key = ("scatter", x, y, size, series, fmt, x_fmt, label_column, tuple(extra), _freeze(colors), types)
+    key = ("scatter", x, y, size, series, fmt, x_fmt, label_column, tuple(extra), _freeze(colors), types,
+           metric_key(result, [x, y]))
 
     def build() -> dict:
         encoding: dict[str, Any] = {"x": {**_field(result, x, x_fmt), "scale": {"zero": False}},
@@ -486,8 +537,9 @@ def histogram(ctx: ComponentContext, q: Any, x: str, bins: int = 20, title: str 
         columns = _columns(result, *columns, *_filter_columns(ctx, filter, result))
     if _type_of(result, x) != "quantitative":
         raise SiteError(f"histogram needs a numeric column; '{x}' is {result.types[result.columns.index(x)]}")
+    bins = chartlimits.bins(bins)
     records = chart_records(result, columns, ctx, "histogram")
-    key = ("histogram", x, int(bins), x_fmt, fmt, _freeze(colors))
+    key = ("histogram", x, bins, x_fmt, fmt, _freeze(colors))
 
     def build() -> Any:
         import altair as alt  # imported on first use: it costs a quarter second at start-up
@@ -495,10 +547,10 @@ def histogram(ctx: ComponentContext, q: Any, x: str, bins: int = 20, title: str 
         x_axis = _axis_format(column_format(x, x_fmt), "quantitative")
         color = _colors(colors)
         return alt.Chart().mark_bar(tooltip=True, **({"color": color["scale"]["range"][0]} if color else {})).encode(
-            x=alt.X(field=field_ref(x), type="quantitative", bin=alt.Bin(maxbins=int(bins)), title=column_label(x),
+            x=alt.X(field=field_ref(x), type="quantitative", bin=alt.Bin(maxbins=bins), title=column_label(x),
                     axis=alt.Axis(**x_axis) if x_axis else alt.Undefined),
             y=alt.Y("count():Q", title="Count"),
-            tooltip=[alt.Tooltip(field=field_ref(x), type="quantitative", bin=alt.Bin(maxbins=int(bins)),
+            tooltip=[alt.Tooltip(field=field_ref(x), type="quantitative", bin=alt.Bin(maxbins=bins),
                                  title=column_label(x), **x_axis),
                      alt.Tooltip("count():Q", title="Count")])
 
@@ -513,12 +565,14 @@ def funnel_chart(ctx: ComponentContext, q: Any, stage: str, value: str, title: s
     result = ctx.result(q, "funnel_chart")
     _columns(result, stage, value)
     require_numbers(result, value)
-    fmt = column_format(value, fmt)
-    values = [float(v) if v is not None else 0.0 for v in result.column(value)]
+    fmt = format_of(result, value, fmt)
+    rows = chart_rows(result, ctx, "funnel_chart")
+    stages = [row[result.columns.index(stage)] for row in rows]
+    values = [float(row[result.columns.index(value)] or 0.0) for row in rows]
     top = max(values, default=0.0) or 1.0
     records = []
     previous = None
-    for row_stage, amount in zip(result.column(stage), values):
+    for row_stage, amount in zip(stages, values):
         step = (amount / previous) if previous else None
         label = format_value(amount, fmt) + (f" · {format_value(step, 'pct1')}" if step is not None else "")
         records.append({"stage": _json_value(row_stage), "value": amount, "top": top,
@@ -557,7 +611,7 @@ def funnel_chart(ctx: ComponentContext, q: Any, stage: str, value: str, title: s
                                        "text": {"field": "label"}}})
         return {"layer": layer}
 
-    height = height or max(DEFAULT_HEIGHT // 2, 44 * len(records))
+    height = height or chartlimits.auto_height(max(DEFAULT_HEIGHT // 2, 44 * len(records)))
     return figure(ctx, result, "funnel_chart", _skeleton(key, build), records, title, height, filter)
 
 
@@ -568,9 +622,9 @@ def heatmap(ctx: ComponentContext, q: Any, x: str, y: str, value: str, title: st
     """E.g. cohort retention: x = months since start, y = cohort, colour = the value."""
     result = ctx.result(q, "heatmap")
     _columns(result, x, y, value)
-    fmt = column_format(value, fmt)
+    fmt = format_of(result, value, fmt)
     records = []
-    for row in result.rows:
+    for row in chart_rows(result, ctx, "heatmap"):
         cells = dict(zip(result.columns, row))
         records.append({"x": _axis_label(cells[x], column_format(x, x_fmt)), "y": _axis_label(cells[y], y_fmt),
                         "value": _json_value(cells[value]), "label": format_value(cells[value], fmt)})
@@ -607,7 +661,7 @@ def heatmap(ctx: ComponentContext, q: Any, x: str, y: str, value: str, title: st
         chars = max((len(r["label"]) for r in records), default=1)
         size = f"min(11, width / {n_cols} / {0.62 * chars + 0.6:.2f})"
         spec["layer"][1]["mark"].update(fontSize={"expr": size}, opacity={"expr": f"{size} >= 7.5 ? 1 : 0"})
-    height = height or max(DEFAULT_HEIGHT, 26 * n_rows + 100)
+    height = height or chartlimits.auto_height(max(DEFAULT_HEIGHT, 26 * n_rows + 100))
     return figure(ctx, result, "heatmap", spec, records, title, height, filter)
 
 
@@ -630,6 +684,7 @@ def chart(ctx: ComponentContext, q: Any, spec: Any, title: str | None = None, he
     if not isinstance(spec, dict):
         raise SiteError(f"spec must be a Vega-Lite specification (a dict), got {type(spec).__name__}")
     spec = copy.deepcopy(spec)
+    chartlimits.custom_spec(spec)
     spec.pop("data", None)
     spec.pop("$schema", None)
     records = chart_records(result, list(result.columns), ctx, "chart")

@@ -29,11 +29,15 @@ _UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400
 _COMPARE = re.compile(r"^(row_count|min|max)\s*(>=|<=|==|!=|<>|>|<|=)\s*(.+)$")
 _FRESH = re.compile(r"^freshness\s*(<=|<)\s*(\d+(?:\.\d+)?)\s*([a-z]+)$")
 _ACCEPTED = re.compile(r"^accepted_values\s*\[(.*)\]$")
-_COLUMN_KINDS = ("not_null", "unique", "min", "max", "accepted_values", "freshness")
+_CHANGE = re.compile(r"^(row_count\s+)?change\s*(<=|<)\s*(\d+(?:\.\d+)?)\s*%$")
+_ANOMALY = re.compile(r"^(row_count\s+)?anomaly$")
+_COLUMN_KINDS = ("not_null", "unique", "min", "max", "accepted_values", "freshness", "change", "anomaly")
+HISTORY_KINDS = ("change", "anomaly")  # compared with earlier versions (history.py), not evaluated here
 _TARGET = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
-GRAMMAR_HELP = ("expected `TABLE: row_count > N` or `TABLE.COLUMN: CHECK` where CHECK is not_null, unique, "
-                "min >= N, max <= N, accepted_values [a, b] or freshness < N days")
+GRAMMAR_HELP = ("expected `TABLE: row_count > N`, `TABLE: row_count change < N%` or `TABLE.COLUMN: CHECK` where "
+                "CHECK is not_null, unique, min >= N, max <= N, accepted_values [a, b], freshness < N days, "
+                "change < N% or anomaly")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,11 @@ class Check:
     warn: bool = False
     path: str = ""
     line: int | None = None
+
+    @property
+    def is_history(self) -> bool:
+        """Compared with earlier versions of the site (see history.py) rather than measured alone."""
+        return self.kind in HISTORY_KINDS
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,9 @@ def parse_check(line: str, path: str, lineno: int | None, warn: bool = False) ->
     if not _TARGET.match(left):
         raise SiteError(f"check '{text}': '{left}' is not a table or table.column name", path, lineno)
     base = dict(text=text, warn=warn, path=path, line=lineno)
+    history = _history_check(left, right, base)
+    if history is not None:
+        return history
     compare = _COMPARE.match(right)
     if compare and compare.group(1) == "row_count":
         return Check(target=left, column=None, kind="row_count", op=compare.group(2),
@@ -102,6 +114,23 @@ def parse_check(line: str, path: str, lineno: int | None, warn: bool = False) ->
         return Check(target=target, column=column, kind="freshness", op=fresh.group(1),
                      seconds=float(fresh.group(2)) * _UNITS[fresh.group(3)], **base)
     raise SiteError(f"check '{text}': {GRAMMAR_HELP}", path, lineno)
+
+
+def _history_check(left: str, right: str, base: dict) -> Check | None:
+    """`q.col: change < 20%`, `q: row_count change < 10%`, `q.col: anomaly`, `q: row_count anomaly`."""
+    change, anomaly = _CHANGE.match(right), _ANOMALY.match(right)
+    if not change and not anomaly:
+        return None
+    on_rows = bool((change or anomaly).group(1))
+    if not on_rows and "." not in left:
+        kind = "change" if change else "anomaly"
+        raise SiteError(f"check '{base['text']}': name a column as {left}.COLUMN for '{kind}', or write "
+                        f"`{left}: row_count {right}`", base["path"], base["line"])
+    target, column = (left, None) if on_rows else left.rsplit(".", 1)
+    if change:
+        return Check(target=target, column=column, kind="change", op=change.group(2),
+                     threshold=float(change.group(3)) / 100, **base)
+    return Check(target=target, column=column, kind="anomaly", **base)
 
 
 def _number(text: str, check: str, path: str, line: int | None) -> float:
@@ -129,12 +158,37 @@ def evaluate(check: Check, cursor: duckdb.DuckDBPyConnection, relation: str, now
             raise SiteError(f"check '{check.text}': column '{check.column}' is not in {check.target} "
                             f"(columns: {', '.join(columns)})", check.path, check.line)
         kind = description[columns.index(check.column)][1]
+        if check.kind == "freshness":
+            _require_time(check, str(kind))
         col = fetchable(check.column, kind) or quote_ident(check.column)
     try:
         return _MEASURES[check.kind](check, cursor, relation, col, now)
     except duckdb.Error as exc:
         message = str(exc).strip().splitlines()[0]
         raise SiteError(f"check '{check.text}': {message}", check.path, check.line) from None
+
+
+def _require_time(check: Check, kind: str) -> None:
+    """Freshness is the age of the newest date or timestamp (or ISO text); say so for any other column."""
+    if not kind.upper().startswith(("DATE", "TIMESTAMP", "VARCHAR")):
+        raise SiteError(f"check '{check.text}': column '{check.column}' is {kind}, not a date or timestamp; "
+                        f"freshness needs one (check a date column, or cast it in the query: "
+                        f"{check.column}::timestamp)", check.path, check.line)
+
+
+def _newest_time(check: Check, newest: object) -> dt.datetime:
+    if isinstance(newest, str):
+        try:
+            newest = dt.datetime.fromisoformat(newest)
+        except ValueError:
+            raise SiteError(f"check '{check.text}': column '{check.column}' holds text that is not a date "
+                            f"({newest!r}); freshness needs dates such as 2026-01-31 (or a timestamp column)",
+                            check.path, check.line) from None
+    if isinstance(newest, dt.date) and not isinstance(newest, dt.datetime):
+        newest = dt.datetime.combine(newest, dt.time())
+    if newest.tzinfo is None:
+        newest = newest.replace(tzinfo=dt.UTC)
+    return newest
 
 
 def _row_count(check, cursor, relation, col, now) -> CheckResult:
@@ -167,7 +221,7 @@ def _extreme(check, cursor, relation, col, now) -> CheckResult:
         passed = _OPS[check.op](value, type(value)(threshold) if not isinstance(value, (int, float)) else threshold)
     except (TypeError, ValueError):
         passed = _OPS[check.op](str(value), str(threshold))
-    return CheckResult(check, passed, f"({check.kind} is {value})")
+    return CheckResult(check, passed, f"({check.kind} is {format_value(value)})")
 
 
 def _accepted(check, cursor, relation, col, now) -> CheckResult:
@@ -184,12 +238,7 @@ def _freshness(check, cursor, relation, col, now) -> CheckResult:
     (newest,) = cursor.execute(f"select max({col}) from {relation}").fetchone()
     if newest is None:
         return CheckResult(check, False, "(no values)")
-    if isinstance(newest, str):
-        newest = dt.datetime.fromisoformat(newest)
-    if isinstance(newest, dt.date) and not isinstance(newest, dt.datetime):
-        newest = dt.datetime.combine(newest, dt.time())
-    if newest.tzinfo is None:
-        newest = newest.replace(tzinfo=dt.UTC)
+    newest = _newest_time(check, newest)
     age = (now - newest).total_seconds()
     days = age / 86400
     detail = f"(newest is {newest:%Y-%m-%d %H:%M}, {days:.1f} days old)"

@@ -7,13 +7,14 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 
 from . import __version__
 from .build import BuildResult
-from .errors import BuildFailed, Problem, SiteError
+from .errors import BuildFailed, ConfigError, Problem, SiteError, io_error
 from .progress import build_log
 from .release import build_site, check_site
 
@@ -25,6 +26,8 @@ SCAFFOLD = Path(__file__).parent / "scaffold"
 ProjectOption = typer.Option(Path("."), "--project", "-p", help="The site project folder (holds site.toml).")
 QuietOption = typer.Option(False, "--quiet", "-q", help="Print only errors and the summary.")
 DebugOption = typer.Option(False, "--debug", help="Show Python tracebacks for unexpected errors.")
+StrictOption = typer.Option(False, "--strict", help="Warnings about the reports (a broken link, an unknown front "
+                                                   "matter key...) are errors: exit 1. warn: checks still warn.")
 
 
 def _is_quiet(quiet: bool) -> bool:
@@ -62,6 +65,9 @@ def _run(action: Callable[[], None], debug: bool, builds: bool = True) -> None:
         typer.secho("interrupted; nothing was published." if builds else "interrupted.", err=True,
                     fg=typer.colors.RED)
         raise typer.Exit(130) from None
+    except OSError as exc:  # the disk, not our code: full, read-only, a file gone (path and cause)
+        typer.secho(str(io_error(exc)), err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from None
     except Exception as exc:  # noqa: BLE001 - the one place unexpected errors are reported
         if debug:
             raise
@@ -89,17 +95,20 @@ def _report_result(result: BuildResult, quiet: bool) -> None:
 
 @app.command()
 def build(project: Path = ProjectOption,
-          output: Path | None = typer.Option(None, "--output", "-o", help="Publish here instead of [build] output."),
+          output: Path | None = typer.Option(None, "--output", "-o",
+                                             help="Publish here instead of the output folder set in site.toml."),
           label: str = typer.Option("", "--label", help="A label for this version (also its id)."),
           git_branch: str | None = typer.Option(None, "--git-branch",
                                                    help="Publish the version as one commit on this git branch."),
           no_cache: bool = typer.Option(False, "--no-cache", help="Run every query again, ignoring cached results."),
+          strict: bool = StrictOption,
+          pdf: bool = typer.Option(False, "--pdf", help="Also print the whole version to site.pdf (needs Chromium)."),
           quiet: bool = QuietOption, debug: bool = DebugOption) -> None:
     """Run every query and check, render the site and publish it as a new version."""
     def action() -> None:
         with build_log(_is_quiet(quiet), _logger(quiet)) as log:
             release = build_site(project, output, log=log, use_cache=not no_cache, label=label,
-                                 git_branch=git_branch)
+                                 git_branch=git_branch, strict=strict, pdf=pdf)
         result = release.result
         _report_result(result, quiet)
         where = f"branch {git_branch}" if git_branch else str(release.output / "v" / release.record.id)
@@ -121,11 +130,12 @@ def serve(project: Path = ProjectOption,
 
 @app.command()
 def check(project: Path = ProjectOption, quiet: bool = QuietOption, debug: bool = DebugOption,
-          no_cache: bool = typer.Option(False, "--no-cache", help="Run every query again.")) -> None:
-    """Run sources, queries, checks and templates like a build; write nothing."""
+          no_cache: bool = typer.Option(False, "--no-cache", help="Run every query again."),
+          strict: bool = StrictOption) -> None:
+    """Run sources, queries, checks and templates like a build; write nothing (the cache is only read)."""
     def action() -> None:
         with build_log(_is_quiet(quiet), _logger(quiet)) as log:
-            result = check_site(project, log=log, use_cache=not no_cache)
+            result = check_site(project, log=log, use_cache=not no_cache, strict=strict)
         _report_result(result, quiet)
         typer.echo(_summary(result, "checked"))
     _run(action, debug)
@@ -134,13 +144,39 @@ def check(project: Path = ProjectOption, quiet: bool = QuietOption, debug: bool 
 @app.command()
 def query(sql: str = typer.Argument(..., help="The SQL to run against the sources and models."),
           project: Path = ProjectOption,
-          limit: int = typer.Option(50, "--limit", help="Rows to print (0 = all)."),
+          limit: int | None = typer.Option(None, "--limit",
+                                           help="Rows to print (default: 50 in the table, all with --csv; 0 = all)."),
           csv_output: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
           debug: bool = DebugOption) -> None:
     """Run ad-hoc SQL against the sources and print the result."""
     from .adhoc import run_adhoc
 
     _run(lambda: typer.echo(run_adhoc(project, sql, limit, csv_output)), debug, builds=False)
+
+
+@app.command()
+def sources(names: list[str] = typer.Argument(None, help="Only these sources ([sources.NAME] in site.toml)."),
+            project: Path = ProjectOption,
+            refresh: bool = typer.Option(False, "--refresh", help="Fetch every result again, whatever `refresh` says."),
+            quiet: bool = QuietOption, debug: bool = DebugOption) -> None:
+    """Run the external databases' source queries (as their `refresh` says) and list the results."""
+    from rich.console import Console
+
+    from .warehouse.listing import results_table, source_results
+
+    def action() -> None:
+        terminal = Console(stderr=True)
+        if terminal.is_terminal and not _is_quiet(quiet):
+            with terminal.status("running source queries...") as status:
+                found = source_results(project, names or [], refresh, lambda m: status.update(m))
+        else:
+            found = source_results(project, names or [], refresh, _logger(quiet))
+        results, settings, now = found
+        out = Console(width=None if Console().is_terminal else 120)
+        out.print(results_table(results, settings, now))
+        if not results:
+            out.print("no source queries: put them in sources/NAME/*.sql")
+    _run(action, debug, builds=False)
 
 
 @app.command()
@@ -171,7 +207,8 @@ def _output_dir(project: Path, output: Path | None) -> Path:
     return output.resolve() if output else load_config(project).output_dir
 
 
-OutputOption = typer.Option(None, "--output", "-o", help="The published site (default: [build] output).")
+OutputOption = typer.Option(None, "--output", "-o",
+                            help="The published site (default: the output folder set in site.toml).")
 
 
 @versions_app.command("list")
@@ -201,8 +238,10 @@ def versions_diff(a: str = typer.Argument(..., help="The older version id."),
                   project: Path = ProjectOption, output: Path | None = OutputOption,
                   debug: bool = DebugOption) -> None:
     """What changed between two versions: pages, query results, rows and KPIs."""
+    from .history import calibration_lines, forecast_vs_actual, load_history
+    from .metricfences import definition_changes
     from .publish import read_versions
-    from .versions import compare, comparison_text, csv_rows, read_manifest
+    from .versions import compare, compare_sources, comparison_text, csv_rows, read_manifest
 
     def action() -> None:
         root = _output_dir(project, output)
@@ -211,15 +250,25 @@ def versions_diff(a: str = typer.Argument(..., help="The older version id."),
         for name in (a, b):
             vid = ids[0] if name == "latest" and ids else name
             if vid not in ids:
-                raise SiteError(f"no version '{name}' (versions: {', '.join(ids) or 'none'})")
+                raise ConfigError(f"no version '{name}' (versions: {', '.join(ids) or 'none'})")
             resolved.append(vid)
 
         def rows(vid: str, url: str, query: str) -> list:
             return csv_rows(root / "v" / vid / "_data" / (url.strip("/") or "index") / f"{query}.csv")
 
-        comparison = compare(read_manifest(root / "v" / resolved[0]), read_manifest(root / "v" / resolved[1]),
-                             resolved[0], resolved[1], rows)
+        after = read_manifest(root / "v" / resolved[1])
+        comparison = compare(read_manifest(root / "v" / resolved[0]), after, resolved[0], resolved[1], rows)
+        records = {v["id"]: v for v in read_versions(root)}
+        comparison = replace(comparison, sources=compare_sources(records[resolved[0]].get("sources") or {},
+                                                                 records[resolved[1]].get("sources") or {}))
         typer.echo(comparison_text(comparison))
+        versions = read_versions(root)
+        earlier = versions[[v["id"] for v in versions].index(resolved[0]):]
+        for line in calibration_lines(forecast_vs_actual(after, load_history(root, earlier))):
+            typer.echo(line)
+        for name, change in definition_changes(records[resolved[0]].get("metrics"),
+                                               records[resolved[1]].get("metrics") or {}):
+            typer.echo(f"metric {name}: {change}")
     _run(action, debug, builds=False)
 
 
@@ -236,6 +285,123 @@ def versions_prune(keep: int = typer.Option(..., "--keep", min=1, help="How many
     _run(action, debug, builds=False)
 
 
+SiteOption = typer.Option(None, "--site", help="The published site (default: [build] output).")
+
+
+@app.command("pdf")
+def pdf_command(pages: list[str] = typer.Argument(None, help="Pages to print, by URL (pipeline, /channels/organic/); "
+                                                               "default: all."),
+                version: str = typer.Option("latest", "--version", help="The published version to print."),
+                output: Path | None = typer.Option(None, "--output", "-o",
+                                                   help="The PDF file to write (default: <version>.pdf here)."),
+                project: Path = ProjectOption, site: Path | None = SiteOption, debug: bool = DebugOption) -> None:
+    """Print a published version (or some of its pages) as one PDF."""
+    from .config import load_config
+    from .pdf import make_pdf
+    from .publish import read_versions
+
+    def action() -> None:
+        config = load_config(project)
+        root = site.resolve() if site else config.output_dir
+        vid = _resolve_version(read_versions(root), version)
+        result = make_pdf(root / "v" / vid, config, (output or Path(f"{vid}.pdf")).resolve(), pages or ())
+        typer.echo(f"wrote {result.path} ({result.pages} pages of version {vid}, {result.sheets} PDF pages)")
+    _run(action, debug, builds=False)
+
+
+@app.command()
+def digest(a: str | None = typer.Argument(None, help="The older version (default: the one before the newest)."),
+           b: str | None = typer.Argument(None, help="The newer version (default: the newest)."),
+           form: str = typer.Option("markdown", "--format", help="markdown (for an issue), html (mail-safe) or text."),
+           output: Path | None = typer.Option(None, "--output", "-o", help="Write the digest to this file."),
+           email: str | None = typer.Option(None, "--email", help="Send it to these addresses (comma-separated)."),
+           smtp: str | None = typer.Option(None, "--smtp", help="smtp://user:password@host:port, or env:VARIABLE."),
+           sender: str | None = typer.Option(None, "--from", help="The sender address (default: the SMTP user)."),
+           project: Path = ProjectOption, site: Path | None = SiteOption, debug: bool = DebugOption) -> None:
+    """What changed between two versions: headline KPIs, checks, sources and pages, to paste or to mail."""
+    from .config import load_config
+    from .digest import make_digest, pick_versions, render_digest
+    from .publish import read_versions
+
+    def action() -> None:
+        if email and not smtp:
+            raise ConfigError("--email needs --smtp (smtp://user:password@host:port or env:VARIABLE)")
+        config = load_config(project)
+        root = site.resolve() if site else config.output_dir
+        versions = read_versions(root)
+        older, newer = pick_versions(versions, a, b)
+        made = make_digest(config, root, versions, older, newer)
+        text = render_digest(config, made, form)
+        if email:
+            from .mail import build_message, default_sender, parse_recipients, parse_smtp_url, send
+
+            server = parse_smtp_url(smtp)
+            recipients = parse_recipients(email)
+            message = build_message(sender or default_sender(server), recipients, made.title,
+                                    render_digest(config, made, "text"), render_digest(config, made, "html"))
+            send(server, message)
+            typer.echo(f"sent the digest of {newer} to {', '.join(recipients)} via {server.shown}", err=True)
+        if output:
+            output.write_text(text, encoding="utf-8")
+            typer.echo(f"wrote {output}", err=True)
+        elif not email:
+            typer.echo(text, nl=False)
+    _run(action, debug, builds=False)
+
+
+def _resolve_version(versions: list[dict], name: str) -> str:
+    ids = [v["id"] for v in versions]
+    vid = ids[0] if name == "latest" and ids else name
+    if vid not in ids:
+        raise ConfigError(f"no version '{name}' (versions: {', '.join(ids) or 'none: run gtmsite build'})")
+    return vid
+
+
+metrics_app = typer.Typer(help="The metrics of sources/metrics.yml: list them, or compute them.", no_args_is_help=True)
+app.add_typer(metrics_app, name="metrics")
+
+
+@metrics_app.command("list")
+def metrics_list(project: Path = ProjectOption, debug: bool = DebugOption) -> None:
+    """Every metric: name, label, type, format, dataset and owner."""
+    from .metricquery import list_metrics
+
+    _run(lambda: typer.echo(list_metrics(project)), debug, builds=False)
+
+
+@metrics_app.command("query")
+def metrics_query(names: list[str] = typer.Argument(..., help="The metrics to compute."),
+                  by: list[str] = typer.Option([], "--by", help="Group by this column (repeat for several)."),
+                  grain: str | None = typer.Option(None, "--grain", help="Per day, week, month, quarter or year."),
+                  where: str | None = typer.Option(None, "--where", help="An SQL condition applied to each dataset."),
+                  project: Path = ProjectOption,
+                  limit: int = typer.Option(50, "--limit", help="Rows to print (0 = all)."),
+                  sql: bool = typer.Option(False, "--sql", help="Print the compiled SQL instead of running it."),
+                  debug: bool = DebugOption) -> None:
+    """Compute metrics from the project's data, grouped by columns and a time grain."""
+    from .metricquery import query_metrics
+
+    _run(lambda: typer.echo(query_metrics(project, names, by, grain, where, limit, sql)), debug, builds=False)
+
+
+@metrics_app.command("export")
+def metrics_export(project: Path = ProjectOption,
+                   fmt: str = typer.Option("ossie", "--format", help="The interchange format: ossie (Apache Ossie)."),
+                   output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of printing."),
+                   debug: bool = DebugOption) -> None:
+    """The metric definitions in an interchange format other tools read (Apache Ossie YAML)."""
+    from .metricquery import export_metrics
+
+    def action() -> None:
+        text = export_metrics(project, fmt)
+        if output is None:
+            typer.echo(text)
+            return
+        output.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"wrote {output}")
+    _run(action, debug, builds=False)
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"gtmsite {__version__}")
@@ -249,6 +415,9 @@ def main(version: bool = typer.Option(False, "--version", callback=_version_call
 
 
 def run() -> None:
+    from .publish import stop_cleanly_on_sigterm
+
+    stop_cleanly_on_sigterm()
     started = time.perf_counter()
     try:
         app()

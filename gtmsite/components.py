@@ -12,20 +12,22 @@ import decimal
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup, escape
 
+from .columns import description_of, down_is_good_of, format_of, label_of, metric_of
 from .errors import SiteError
 from .formats import (
     auto_format,
     check_format,
-    column_format,
     column_label,
     compact_format,
     format_value,
     is_numeric_type,
     is_rate,
+    script_format,
 )
 from .queries import QueryFailed, QueryResult
 
@@ -51,6 +53,9 @@ class Kpi:
     value: Any
     fmt: str | None
     label: str = ""
+    detail: str = ""  # what picks the value out of the column: "row 2", "agg last"
+    down_is_good: bool | None = None  # a fall is good news (CAC, churn); None: the component does not say
+    metric: str = ""  # the metric the column stands for (sources/metrics.yml), if any
 
 
 @dataclass
@@ -61,7 +66,11 @@ class RenderState:
     notes: list[str] = field(default_factory=list)  # build-output notes, e.g. capped results
     used_queries: set[str] = field(default_factory=set)
     charts: dict[str, dict] = field(default_factory=dict)  # static spec by content hash, rendered to SVG later
+    chart_calls: dict[str, tuple[int | None, str]] = field(default_factory=dict)  # hash -> (line, component)
     inputs: dict[str, str] = field(default_factory=dict)  # dropdown name -> the column it filters on
+    forecasts: list[Any] = field(default_factory=list)  # ForecastRecords of the page's charts
+    forecast_cache: Path | None = None  # where fitted forecasts are kept, by the series' content
+    warnings: list[str] = field(default_factory=list)  # doubtful calls, said as located warnings
 
 
 @dataclass(frozen=True)
@@ -137,7 +146,8 @@ def cell(value: Any, fmt: str | Callable[[Any], str] | None) -> Markup:
 
 
 @component("value")
-def value(ctx: ComponentContext, q: Any, column: str, row: int = 0, fmt: str | None = None) -> str:
+def value(ctx: ComponentContext, q: Any, column: str, row: int = 0, fmt: str | None = None,
+          down_is_good: bool = False) -> str:
     result = ctx.result(q, "value")
     index = check_column(result, column)
     if not isinstance(row, int) or isinstance(row, bool):
@@ -145,22 +155,45 @@ def value(ctx: ComponentContext, q: Any, column: str, row: int = 0, fmt: str | N
     if result.rows and not -len(result.rows) <= row < len(result.rows):
         raise SiteError(f"row {row} is out of range: query '{result.name}' has {len(result.rows)} rows")
     raw = result.rows[row][index] if result.rows else None
-    fmt = column_format(column, fmt)
-    ctx.state.kpis.append(Kpi("value", result.name, column, raw, fmt, f"{column_label(column)} ({result.name})"))
-    return f'<span class="gtm-value">{cell(raw, fmt)}</span>'
+    fmt = format_of(result, column, fmt)
+    check_format(fmt)
+    down_is_good = down_is_good_of(result, column, down_is_good)
+    ctx.state.kpis.append(Kpi("value", result.name, column, raw, fmt, label_of(result, column),
+                              f"row {row}" if row else "", down_is_good, _metric_name(result, column)))
+    return f'<span class="gtm-value"{_tooltip_attr(result, column)}>{cell(raw, fmt)}</span>'
+
+
+def _metric_name(result: QueryResult, column: str) -> str:
+    metric = metric_of(result, column)
+    return metric.name if metric is not None else ""
+
+
+def _tooltip_attr(result: QueryResult, column: str) -> str:
+    description = description_of(result, column)
+    return f' title="{escape(description)}"' if description else ""
+
+
+def glossary_link(ctx: ComponentContext, result: QueryResult, column: str) -> str:
+    """A link from a KPI to its metric's entry on the metrics page."""
+    name = _metric_name(result, column)
+    if not name:
+        return ""
+    href = escape(ctx.url("/_metrics/") + "#metric-" + name)
+    return (f' <a class="gtm-metric-link" href="{href}" title="Definition of {escape(label_of(result, column))}" '
+            f'aria-label="Definition of {escape(label_of(result, column))}">?</a>')
 
 
 @component("delta")
 def delta(ctx: ComponentContext, q: Any, column: str, fmt: str | None = None, row: int = 0,
-          down_is_good: bool = False) -> str:
+          down_is_good: bool | None = None) -> str:
     """A signed change, green when it is good news (a rise, or a fall with `down_is_good`, e.g. CAC).
-    Its format: `fmt`, else the column's suffix (`change_usd0`), else pct1."""
+    Its format: `fmt`, else the metric's, else the column's suffix (`change_usd0`), else pct1."""
     result = ctx.result(q, "delta")
     index = check_column(result, column)
-    fmt = column_format(column, fmt) or "pct1"
+    fmt = format_of(result, column, fmt) or "pct1"
     check_format(fmt)
     raw = result.rows[row][index] if len(result.rows) > row else None
-    return delta_html(as_number(raw, column, result), fmt, down_is_good=down_is_good)
+    return delta_html(as_number(raw, column, result), fmt, down_is_good=down_is_good_of(result, column, down_is_good))
 
 
 def delta_html(raw: Any, fmt: str | None, suffix: str = "", down_is_good: bool = False) -> str:
@@ -197,7 +230,7 @@ _AGGREGATES: dict[str, Callable[[list], Any]] = {
 def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None, title: str | None = None,
               fmt: str | None = None, comparison: str | None = None, comparison_fmt: str | None = None,
               comparison_title: str | None = None, sparkline: str | None = None,
-              down_is_good: bool = False) -> str:
+              down_is_good: bool | None = None) -> str:
     result = ctx.result(q, "big_value")
     check_column(result, value)
     if agg is not None and agg not in _AGGREGATES:
@@ -205,14 +238,22 @@ def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None,
     if agg in ("sum", "avg") or comparison or sparkline:
         require_numbers(result, value)
     values = result.column(value)
+    if agg is None and not sparkline and len(values) > 1:
+        ctx.state.warnings.append(f"query '{result.name}' has {len(values):,} rows and no agg is given, so only "
+                                  f"the first row's {value} is shown; add agg=\"sum\" (or avg, min, max, count, "
+                                  "first, last), or make the query return one row")
     raw = _AGGREGATES[agg or "first"](values)
-    fmt = column_format(value, fmt)
+    fmt = format_of(result, value, fmt)
     check_format(fmt)
     check_format(comparison_fmt)
-    ctx.state.kpis.append(Kpi("big_value", result.name, value, raw, fmt, title or column_label(value)))
+    title = title or label_of(result, value)
+    down_is_good = down_is_good_of(result, value, down_is_good)
+    ctx.state.kpis.append(Kpi("big_value", result.name, value, raw, fmt, title, f"agg {agg}" if agg else "",
+                              down_is_good, _metric_name(result, value)))
     shown = cell(raw, fmt) if fmt or not isinstance(raw, (int, float, decimal.Decimal)) else \
         escape(compact_format(raw))  # no format: compact (4.18M)
-    parts = [f'<div class="gtm-big-value"><div class="gtm-bv-title">{escape(title or column_label(value))}</div>',
+    parts = [f'<div class="gtm-big-value"><div class="gtm-bv-title"{_tooltip_attr(result, value)}>{escape(title)}'
+             f'{glossary_link(ctx, result, value)}</div>',
              f'<div class="gtm-bv-number">{shown}</div>']
     if comparison:
         check_column(result, comparison)
@@ -245,6 +286,10 @@ def is_additive(column: str, fmt: str | None) -> bool:
     if fmt in ("pct", "pct1", "date", "month", "datetime") or any(w in name for w in _RATE_WORDS):
         return False
     return not name.endswith(("_id", "id", "year", "month", "day"))
+
+
+def _is_integer_type(type_name: str) -> bool:
+    return type_name.upper().lstrip("U").startswith(("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"))
 
 
 def sparkline_svg(values: list[Any], width: int = 120, height: int = 28) -> str:
@@ -281,7 +326,7 @@ def table(ctx: ComponentContext, q: Any, columns: list[str] | None = None, fmt: 
         except SiteError as exc:
             raise SiteError(f"fmt for column '{column}': {exc.message}") from None
     indexes = [result.columns.index(c) for c in shown]
-    formats = [column_format(c, fmt.get(c)) for c in shown]
+    formats = [format_of(result, c, fmt.get(c)) for c in shown]
     numeric = [is_numeric_type(result.types[i]) for i in indexes]
     formats = [f if f or not is_num else auto_format(result.column(c), c)
                for c, f, is_num in zip(shown, formats, numeric)]
@@ -301,8 +346,8 @@ def table(ctx: ComponentContext, q: Any, columns: list[str] | None = None, fmt: 
     region = escape(title or f"Table of {column_label(result.name).lower()}")
     out.append(f'<div class="gtm-table-scroll" tabindex="0" role="region" aria-label="{region}"><table><thead><tr>')
     for column, is_num in zip(shown, numeric):
-        out.append(f'<th scope="col"{" class=num" if is_num else ""} data-column="{escape(column)}">'
-                   f'{escape(column_label(column))}</th>')
+        out.append(f'<th scope="col"{" class=num" if is_num else ""} data-column="{escape(column)}"'
+                   f'{_tooltip_attr(result, column)}>{escape(label_of(result, column))}</th>')
     out.append("</tr></thead><tbody>")
     for row in rows:
         out.append("<tr>")
@@ -317,13 +362,15 @@ def table(ctx: ComponentContext, q: Any, columns: list[str] | None = None, fmt: 
             c for c, f, is_num in zip(shown, formats, numeric) if is_num and is_additive(c, f)}
         for column in summed:
             check_column(result, column)
-        out.append('<tfoot><tr>')
+        # The page's script sums the rows a search or a dropdown leaves visible (data-fmt: how to show it).
+        out.append(f'<tfoot><tr data-rows="{len(result.rows)}">')
         for n, (column, i, f) in enumerate(zip(shown, indexes, formats)):
             if column in summed:
                 total = _AGGREGATES["sum"]([row[i] for row in result.rows])
-                out.append(f'<td class="num">{cell(total, f)}</td>')
+                kind = ' data-int=""' if _is_integer_type(result.types[i]) else ""
+                out.append(f'<td class="num" data-fmt="{escape(script_format(f))}"{kind}>{cell(total, f)}</td>')
             else:
-                out.append(f'<td>{"Total" if n == 0 else ""}</td>')
+                out.append(f'<td{" class=gtm-total-label" if n == 0 else ""}>{"Total" if n == 0 else ""}</td>')
         out.append("</tr></tfoot>")
     out.append("</table></div>")
     if not result.rows:

@@ -27,11 +27,14 @@ class SiteCheck:
 
 @dataclass(frozen=True)
 class ExternalSource:
-    """A `[sources.NAME]` database, attached read-only into DuckDB as schema NAME."""
+    """A `[sources.NAME]` database: its source queries (sources/NAME/*.sql) run on it (gtmsite.warehouse).
+    `url` is as written ("env:VAR" or a URL without a password); `type` is "" when the URL decides."""
 
     name: str
     url: str
-    type: str = "duckdb"
+    type: str = ""
+    refresh: str = "always"  # "always", "manual" or a duration such as "30m", "6h", "1d"
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class Config:
     project: Path
     title: str = "GTM Analytics"
     description: str = ""
+    search: bool = True  # a search index per version, and the search box
+    url: str = ""  # the public address ("https://acme.gitlab.io/gtm/"), for absolute links in the digest and PDF
     base_url: str = "/"
     theme: str = "default"
     show_sql: bool = False
@@ -49,6 +54,7 @@ class Config:
     checks: tuple[SiteCheck, ...] = ()
     external_sources: tuple[ExternalSource, ...] = ()
     cache_dir: str = ".gtmsite-cache"
+    pdf: bool = False  # set by `gtmsite build --pdf`: the version includes site.pdf, linked from every page
 
     @property
     def reports_dir(self) -> Path:
@@ -79,6 +85,8 @@ _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
         "base_url": (str, "a string such as \"/\" or \"/analytics/\""),
         "theme": (str, "a string (\"default\" or a folder under themes/)"),
         "show_sql": (bool, "true or false"),
+        "url": (str, "the site's public address, such as \"https://acme.gitlab.io/gtm/\""),
+        "search": (bool, "true or false"),
     },
     "build": {
         "output": (str, "a folder path"),
@@ -92,8 +100,27 @@ _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
 }
 _CHECK_KEYS = {"table": (str, "a table name"), "check": (str, "a check such as \"row_count > 0\""),
                "warn": (bool, "true or false")}
-_SOURCE_KEYS = {"url": (str, "a URL or \"env:VARIABLE\""), "type": (str, "\"duckdb\", \"sqlite\" or \"postgres\"")}
-_SOURCE_TYPES = ("duckdb", "sqlite", "postgres", "mysql")
+_SOURCE_KEYS = {"url": (str, "a URL or \"env:VARIABLE\""), "type": (str, "\"duckdb\", \"sqlite\" or \"postgres\""),
+                "refresh": (str, "\"always\", \"manual\" or a duration such as \"30m\", \"6h\", \"1d\"")}
+_SOURCE_TYPES = ("duckdb", "sqlite", "postgres", "mysql", "spark", "sqlalchemy")
+_REFRESH = re.compile(r"^(always|manual|[1-9][0-9]*[mhd])$")
+_SOURCE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def refresh_seconds(refresh: str) -> int | None:
+    """How long a stored source result may be reused: 0 for "always", None for "manual"."""
+    if refresh == "always":
+        return 0
+    if refresh == "manual":
+        return None
+    return int(refresh[:-1]) * {"m": 60, "h": 3600, "d": 86400}[refresh[-1]]
+
+
+def _has_password(url: str) -> bool:
+    """A literal URL with a password in it (`scheme://user:secret@host`, or a `password=` parameter)."""
+    if url.startswith("env:"):
+        return False
+    return bool(re.search(r"://[^/@\s]*:[^/@\s]*@", url) or re.search(r"(?i)[?&;](password|token)=", url))
 
 
 def _describe(value: Any) -> str:
@@ -170,7 +197,7 @@ def load_config(project: Path | str) -> Config:
                                        "(run `gtmsite init` to create one)")], 2)
         return Config(project=project)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BuildFailed([undecodable(CONFIG_FILE, exc)], 2) from None
     except OSError as exc:
@@ -217,6 +244,12 @@ def load_config(project: Path | str) -> Config:
         problems.append(Problem(CONFIG_FILE, _key_line(text, "site", "base_url"),
                                 f"[site] base_url: expected a path starting with \"/\", got \"{base_url}\""))
     base_url = base_url.rstrip("/") + "/"
+    site_url = values.get("site.url", "")
+    if site_url and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", site_url):
+        problems.append(Problem(CONFIG_FILE, _key_line(text, "site", "url"),
+                                f"[site] url: expected an address such as \"https://acme.gitlab.io/gtm/\", "
+                                f"got \"{site_url}\""))
+    site_url = site_url.rstrip("/") + "/" if site_url else ""
     for key in ("build.workers", "versions.keep"):
         if values.get(key, 0) < 0:
             section, name = key.split(".")
@@ -229,6 +262,16 @@ def load_config(project: Path | str) -> Config:
         shown = blocker.relative_to(project) if blocker.is_relative_to(project) else blocker
         problems.append(Problem(CONFIG_FILE, _key_line(text, "build", "output"),
                                 f"[build] output: expected a folder, but {shown} is a file; choose another path"))
+    held = input_holding(project, output_path) if blocker is None else None
+    if held:
+        problems.append(Problem(CONFIG_FILE, _key_line(text, "build", "output"),
+                                f"[build] output: \"{output}\" is inside {held}, which gtmsite reads as input: the "
+                                "next build would read the site itself; choose a folder outside it, e.g. \"build\""))
+    label = values.get("versions.label", "")
+    if len(label) > MAX_LABEL:
+        problems.append(Problem(CONFIG_FILE, _key_line(text, "versions", "label"),
+                                f"[versions] label: {len(label)} characters long; at most {MAX_LABEL} are allowed "
+                                "(it names each version's folder): use a shorter one"))
     theme = values.get("site.theme", "default")
     if theme != "default" and not (project / "themes" / theme).is_dir():
         problems.append(Problem(CONFIG_FILE, _key_line(text, "site", "theme"),
@@ -239,6 +282,8 @@ def load_config(project: Path | str) -> Config:
         project=project,
         title=values.get("site.title", "GTM Analytics"),
         description=values.get("site.description", ""),
+        url=site_url,
+        search=values.get("site.search", True),
         base_url=base_url,
         theme=theme,
         show_sql=values.get("site.show_sql", False),
@@ -250,6 +295,22 @@ def load_config(project: Path | str) -> Config:
         checks=tuple(values.get("checks", ())),
         external_sources=tuple(values.get("sources", ())),
     )
+
+
+MAX_LABEL = 100  # characters: a label's slug names a version's folder
+
+
+def input_holding(project: Path, output: Path) -> str | None:
+    """The project's input (`reports/`, `sources/`, `themes/`, the project itself) that a publishing
+    folder would be inside of, or None: a site published there would be read by the next build."""
+    output = output.resolve()
+    if output == project:
+        return "the project folder itself"
+    for name in ("reports", "sources", "themes"):
+        folder = (project / name).resolve()
+        if output == folder or output.is_relative_to(folder):
+            return f"{name}/"
+    return None
 
 
 def _read_checks(text: str, value: Any, problems: list[Problem]) -> list[SiteCheck]:
@@ -305,7 +366,7 @@ def _read_sources(text: str, value: Any, problems: list[Problem]) -> list[Extern
         for key, item in entry.items():
             if key not in _SOURCE_KEYS:
                 problems.append(Problem(CONFIG_FILE, _key_line(text, section, key),
-                                        f"[{section}] {key}: unknown key (known keys: url, type)"))
+                                        f"[{section}] {key}: unknown key (known keys: url, refresh, type)"))
                 bad = True
             elif not isinstance(item, str):
                 problems.append(Problem(CONFIG_FILE, _key_line(text, section, key),
@@ -314,11 +375,30 @@ def _read_sources(text: str, value: Any, problems: list[Problem]) -> list[Extern
         if "url" not in entry:
             problems.append(Problem(CONFIG_FILE, line, f"[{section}]: missing key url"))
             bad = True
-        kind = entry.get("type", "duckdb")
-        if isinstance(kind, str) and kind not in _SOURCE_TYPES:
+        kind = entry.get("type", "")
+        if isinstance(kind, str) and kind and kind not in _SOURCE_TYPES:
             problems.append(Problem(CONFIG_FILE, _key_line(text, section, "type"),
                                     f"[{section}] type: expected one of {', '.join(_SOURCE_TYPES)}, got \"{kind}\""))
             bad = True
+        refresh = entry.get("refresh", "always")
+        if isinstance(refresh, str) and not _REFRESH.match(refresh):
+            problems.append(Problem(CONFIG_FILE, _key_line(text, section, "refresh"),
+                                    f"[{section}] refresh: expected {_SOURCE_KEYS['refresh'][1]}, got \"{refresh}\""))
+            bad = True
+        if name.lower() in ("main", "memory", "temp", "system"):
+            problems.append(Problem(CONFIG_FILE, line, f"[{section}]: {name} is a name DuckDB keeps for itself; "
+                                                       "choose another (e.g. [sources.crm])"))
+            bad = True
+        elif not _SOURCE_NAME.match(name):
+            problems.append(Problem(CONFIG_FILE, line, f"[{section}]: the name is a schema name: use letters, digits "
+                                                       "and _ (e.g. [sources.crm])"))
+            bad = True
+        if isinstance(entry.get("url"), str) and _has_password(entry["url"]):
+            # The URL itself is not repeated: it holds a secret.
+            problems.append(Problem(CONFIG_FILE, _key_line(text, section, "url"),
+                                    f"[{section}] url: holds a password; site.toml is not the place for secrets: put "
+                                    f"the URL in an environment variable and write url = \"env:{name.upper()}_URL\""))
+            bad = True
         if not bad:
-            sources.append(ExternalSource(name, entry["url"], kind))
+            sources.append(ExternalSource(name, entry["url"], kind, refresh, line))
     return sources

@@ -1,10 +1,23 @@
-"""Writing a file in one rename, so no reader (a browser, a concurrent build) ever sees half of it."""
+"""Files: writing one in a single rename (no reader ever sees half of it), cache entries that are verified
+before use, folders that take the user's umask, and scratch folders that never outlive their process."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import secrets
+import shutil
+import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+_CACHE_MAGIC = b"gtmsite-cache 1\n"
+_DIGEST = 32
+_cache_writes_off = 0
+_cache_lock = threading.Lock()
 
 
 def replace_file(path: Path, data: bytes | str) -> None:
@@ -19,10 +32,122 @@ def replace_file(path: Path, data: bytes | str) -> None:
 
 
 def store_in_cache(path: Path, data: bytes | str) -> bool:
-    """`replace_file` for a cache entry: a cache that cannot be written only costs speed, so say whether
-    it worked instead of failing the build."""
+    """Write a cache entry, with a checksum that `read_cached` verifies. A cache that cannot be written
+    only costs speed, so say whether it worked instead of failing the build."""
+    if _cache_writes_off:
+        return False
+    raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        replace_file(path, data)
+        replace_file(path, _CACHE_MAGIC + hashlib.sha256(raw).digest() + raw)
         return True
     except OSError:
         return False
+
+
+def read_cached(path: Path) -> bytes | None:
+    """A cache entry written by `store_in_cache`, or None when it is missing, unreadable, truncated or
+    garbled (its checksum does not match): a damaged entry is a miss, made again, never used."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    head = len(_CACHE_MAGIC) + _DIGEST
+    if not data.startswith(_CACHE_MAGIC) or len(data) < head:
+        return None
+    raw = data[head:]
+    return raw if hashlib.sha256(raw).digest() == data[len(_CACHE_MAGIC):head] else None
+
+
+@contextmanager
+def cache_read_only() -> Iterator[None]:
+    """While the block runs, cache entries are read but none is written (`gtmsite check` writes nothing)."""
+    global _cache_writes_off
+    with _cache_lock:
+        _cache_writes_off += 1
+    try:
+        yield
+    finally:
+        with _cache_lock:
+            _cache_writes_off -= 1
+
+
+def cache_writable() -> bool:
+    return not _cache_writes_off
+
+
+def ensure_cache_folder(folder: Path) -> bool:
+    """Make the cache folder, ignored by git from inside (a `.gitignore` holding `*`, as pytest and ruff
+    do), so a repository without its own ignore rule stays clean. False when it cannot be written."""
+    if _cache_writes_off:
+        return folder.is_dir()
+    ignore = folder / ".gitignore"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not ignore.exists():
+            replace_file(ignore, "# created by gtmsite: the cache is rebuilt at will, never commit it\n*\n")
+        probe = folder / f".probe.{os.getpid()}.{threading.get_ident()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+        return True
+    except OSError:
+        return False
+
+
+def new_folder(parent: Path, prefix: str) -> Path:
+    """A fresh, uniquely named folder in `parent` with the user's umask (unlike `tempfile.mkdtemp`, whose
+    0700 would make a published page unreadable to a web server running as another user)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        path = parent / f"{prefix}{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+
+
+_SCRATCH = re.compile(r"gtmsite-(branch|serve|cache|duckdb)-(\d+)-[0-9a-z_]+$")
+
+
+def scratch_folder(kind: str) -> Path:
+    """A private temporary folder (`/tmp/gtmsite-KIND-PID-...`). Its name holds the process id, so that
+    the next run removes one left by a process that was killed before it could clean up."""
+    tidy_scratch()
+    return Path(tempfile.mkdtemp(prefix=f"gtmsite-{kind}-{os.getpid()}-"))
+
+
+def tidy_scratch() -> None:
+    """Remove the scratch folders of gtmsite processes that no longer run."""
+    try:
+        entries = list(os.scandir(tempfile.gettempdir()))
+    except OSError:
+        return
+    for entry in entries:
+        match = _SCRATCH.match(entry.name)
+        if match and int(match.group(2)) != os.getpid() and not _running(int(match.group(2))):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def links_leaving(folder: Path, project: Path) -> list[tuple[Path, Path]]:
+    """(link, where it leads) for each symbolic link under `folder` (or `folder` itself) that leads out of
+    `project`. Links are not followed into folders, so each is seen once."""
+    found = []
+    candidates = [folder] if folder.is_symlink() else []
+    if folder.is_dir() and not folder.is_symlink():
+        for root, dirs, files in os.walk(folder):
+            candidates += [Path(root, name) for name in dirs + files if Path(root, name).is_symlink()]
+    for link in candidates:
+        target = link.resolve()
+        if not target.is_relative_to(project):
+            found.append((link, target))
+    return sorted(found)

@@ -292,7 +292,16 @@ def auto_format(values: list[Any], column: str = "") -> Callable[[Any], str]:
             return _fixed(_num(value) / divisor, places) + unit
         except TypeError:
             return default_format(value)
+    fmt.script_name = f"auto:{divisor:g}:{places}:{unit}"  # how the page's script shows totals it sums (gtmsite.js)
     return fmt
+
+
+def script_format(fmt: str | Callable[[Any], str] | None) -> str:
+    """A column format as the page's script knows it (data-fmt): a format's name, an auto format's
+    `auto:divisor:places:unit`, or `auto` for one only Python can write (its totals stay those of all rows)."""
+    if fmt is None or isinstance(fmt, str):
+        return fmt or ""
+    return getattr(fmt, "script_name", "auto")
 
 
 def column_format(column: str, explicit: str | None = None) -> str | None:

@@ -7,16 +7,19 @@ version is published into that folder, and the result is committed with plumbing
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 from .config import Config
 from .errors import ConfigError, SiteError
+from .files import scratch_folder
 from .publish import LOCK_FILE
 
 T = TypeVar("T")
@@ -39,6 +42,9 @@ def branch_head(repo: Path, branch: str) -> str | None:
 
 
 def publish_to_branch(config: Config, branch: str, release: Callable[[Path], T]) -> T:
+    """Publish as one commit on `branch`. Builds publishing to the same branch take turns (a lock in the
+    repository), each reading the branch's tip under the lock; should the branch still move meanwhile
+    (a push from elsewhere), the version is built again on top of the new tip."""
     repo_root = _git(["rev-parse", "--show-toplevel"], config.project, check=False)
     if not repo_root:
         raise ConfigError(f"--git-branch {branch}: {config.project} is not inside a git repository")
@@ -46,12 +52,40 @@ def publish_to_branch(config: Config, branch: str, release: Callable[[Path], T])
         raise ConfigError(f"--git-branch: '{branch}' is not a valid branch name")
     repo = Path(repo_root)
     git_dir = _git(["rev-parse", "--absolute-git-dir"], repo)
+    common = (repo / _git(["rev-parse", "--git-common-dir"], repo)).resolve()
+    with _branch_lock(common, branch):
+        for _ in range(_ATTEMPTS):
+            outcome, landed = _publish_once(repo, git_dir, branch, release)
+            if landed:
+                return outcome
+    raise SiteError(f"--git-branch {branch}: the branch moved during each of {_ATTEMPTS} attempts to publish "
+                    "(other pushes to it?); run the build again")
+
+
+_ATTEMPTS = 3
+
+
+@contextmanager
+def _branch_lock(common_dir: Path, branch: str) -> Iterator[None]:
+    name = hashlib.sha256(branch.encode()).hexdigest()[:16]
+    with open(common_dir / f"gtmsite-publish-{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _publish_once(repo: Path, git_dir: str, branch: str, release: Callable[[Path], T]) -> tuple[T, bool]:
+    """Build on top of the branch's tip and move the branch to the new commit, if it is still at that tip."""
+    ref = f"refs/heads/{branch}"
+    local = _git(["rev-parse", "--verify", "-q", ref], repo, check=False)
     parent = branch_head(repo, branch)
-    with tempfile.TemporaryDirectory(prefix="gtmsite-branch-") as scratch:
-        site = Path(scratch) / "site"
+    scratch = scratch_folder("branch")
+    try:
+        site = scratch / "site"
         site.mkdir()
-        env = {**os.environ, "GIT_INDEX_FILE": str(Path(scratch) / "index"), "GIT_DIR": git_dir,
-               "GIT_WORK_TREE": str(site)}
+        env = {**os.environ, "GIT_INDEX_FILE": str(scratch / "index"), "GIT_DIR": git_dir, "GIT_WORK_TREE": str(site)}
         env.setdefault("GIT_AUTHOR_NAME", "gtmsite")
         env.setdefault("GIT_AUTHOR_EMAIL", "gtmsite@localhost")
         env.setdefault("GIT_COMMITTER_NAME", env["GIT_AUTHOR_NAME"])
@@ -66,7 +100,12 @@ def publish_to_branch(config: Config, branch: str, release: Callable[[Path], T])
         version = getattr(getattr(outcome, "record", None), "id", "new version")
         message = f"gtmsite: publish version {version}"
         commit = _git(["commit-tree", tree, *(["-p", parent] if parent else []), "-m", message], site, env)
-        local = _git(["rev-parse", "--verify", "-q", f"refs/heads/{branch}"], repo, check=False)
-        _git(["update-ref", f"refs/heads/{branch}", commit, *([local] if local else [])], repo)
-        shutil.rmtree(site, ignore_errors=True)
-    return outcome
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    # moved only if it is still where it was when the build began ("": still absent)
+    moved = subprocess.run(["git", "update-ref", ref, commit, local], cwd=repo, capture_output=True, text=True)
+    if moved.returncode == 0:
+        return outcome, True
+    if _git(["rev-parse", "--verify", "-q", ref], repo, check=False) != local:
+        return outcome, False
+    raise SiteError(f"git update-ref failed: {moved.stderr.strip() or moved.stdout.strip()}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -9,11 +10,13 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import SiteError
-from .files import replace_file
+from .errors import SiteError, io_error
+from .files import cache_writable, replace_file
 from .queries import QueryResult
 from .sqltext import quote_ident
 from .versions import csv_text, result_digest
+
+MAX_NAME = 255  # bytes in one file or folder name (ext4, APFS, NTFS...)
 
 
 class Writer:
@@ -28,7 +31,12 @@ class Writer:
 
     def _claim(self, rel: str) -> Path | None:
         """Where `rel` goes (None when writing nothing); the same path twice is an error, as it means two
-        pages would overwrite each other."""
+        pages would overwrite each other. A name too long for a file system is an error here, so that
+        `check` (which writes nothing) finds it as `build` would."""
+        too_long = next((part for part in rel.split("/") if len(part.encode("utf-8")) > MAX_NAME), None)
+        if too_long is not None:
+            raise SiteError(f"the file name {too_long[:40]}... in {rel[:80]}... is {len(too_long.encode())} bytes "
+                            f"long; file systems allow {MAX_NAME}: shorten the name that makes it")
         with self._lock:
             if rel in self._written:
                 raise SiteError(f"two pages write the same file {rel}; rename one of them")
@@ -40,26 +48,34 @@ class Writer:
         path = self._claim(rel)
         if path is None or immutable and path.exists():
             return
-        if self.atomic:
-            replace_file(path, data)
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        try:
+            if self.atomic:
+                replace_file(path, data)
+                return
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        except OSError as exc:
+            raise io_error(exc, "writing", path) from None
 
     def link(self, rel: str, source: Path) -> None:
         """Place an existing file (e.g. from the cache) at `rel`: a hard link where possible."""
         path = self._claim(rel)
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists() and os.path.samefile(source, path):
-            return
         tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
         try:
-            os.link(source, tmp)
-        except OSError:
-            shutil.copyfile(source, tmp)
-        os.replace(tmp, path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.exists() and os.path.samefile(source, path):
+                return
+            try:
+                os.link(source, tmp)
+            except OSError:
+                shutil.copyfile(source, tmp)
+            os.replace(tmp, path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise io_error(exc, "writing", path) from None
 
     @property
     def files(self) -> set[str]:
@@ -69,16 +85,17 @@ class Writer:
 def parquet_from_table(result: QueryResult, table: str, folder: Path, con: duckdb.DuckDBPyConnection) -> None:
     """Write a result that is still a (temp) table in DuckDB to the Parquet cache: no round trip."""
     path = folder / f"{result_digest(result.columns, result.types, result.rows)}.parquet"
-    if path.exists():
+    if intact_parquet(path) or not cache_writable():
         return
-    folder.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.parquet")
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         target = str(tmp).replace("'", "''")
         con.execute(f"copy {table} to '{target}' (format parquet)")
         os.replace(tmp, path)
     except (duckdb.Error, OSError):
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def parquet_of(result: QueryResult, folder: Path, con: duckdb.DuckDBPyConnection) -> Path | None:
@@ -86,16 +103,16 @@ def parquet_of(result: QueryResult, folder: Path, con: duckdb.DuckDBPyConnection
     The rows go through a CSV file and are cast back to the query's own column types."""
     digest = result_digest(result.columns, result.types, result.rows)
     path = folder / f"{digest}.parquet"
-    if path.exists():
+    if intact_parquet(path):
         return path
-    folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f"{digest}.{os.getpid()}.{threading.get_ident()}"
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         if result.rows:
             tmp.with_suffix(".csv").write_text(csv_text(result.columns, result.rows), encoding="utf-8")
             columns = ", ".join(f"cast(#{i + 1} as {kind}) as {quote_ident(name)}"
                                 for i, (name, kind) in enumerate(zip(result.columns, result.types)))
-            source = "read_csv($csv, header = true, all_varchar = true)"
+            source = f"read_csv($csv, header = true, all_varchar = true, max_line_size = {_MAX_LINE})"
             params = {"csv": str(tmp.with_suffix(".csv"))}
         else:
             columns = ", ".join(f"cast(null as {kind}) as {quote_ident(name)}"
@@ -108,5 +125,27 @@ def parquet_of(result: QueryResult, folder: Path, con: duckdb.DuckDBPyConnection
     except (duckdb.Error, OSError):
         return None
     finally:
-        tmp.with_suffix(".csv").unlink(missing_ok=True)
-        tmp.with_suffix(".parquet").unlink(missing_ok=True)
+        for leftover in (tmp.with_suffix(".csv"), tmp.with_suffix(".parquet")):
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
+
+
+_MAX_LINE = 1 << 30  # a result row as CSV: DuckDB's default (2 MB) would refuse a very large cell
+_PARQUET_MAGIC = b"PAR1"
+
+
+def intact_parquet(path: Path) -> bool:
+    """Whether a cached Parquet file is whole: the format's magic at both ends and a footer that fits. A
+    truncated or garbled file is made again rather than linked into a version."""
+    try:
+        size = path.stat().st_size
+        if size < 12:
+            return False
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+            handle.seek(size - 8)
+            tail = handle.read(8)
+    except OSError:
+        return False
+    footer = int.from_bytes(tail[:4], "little")
+    return head == _PARQUET_MAGIC and tail[4:] == _PARQUET_MAGIC and footer + 12 <= size

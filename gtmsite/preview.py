@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import shutil
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .build import Builder, Log, _quiet
 from .config import load_config
 from .errors import BuildFailed, Problem, SiteError
+from .files import ensure_cache_folder
 from .output import Writer
 from .site import NavItem, Page
 from .sources import Database
+from .warehouse import FetchPolicy
 
 
 @dataclass
@@ -27,6 +30,14 @@ class Rebuild:
     problems: list[Problem] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)  # URLs written
     seconds: float = 0.0
+
+
+def internal_problem(exc: Exception) -> Problem:
+    """A failure that is gtmsite's own bug, for the overlay and the terminal (with the innermost place)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return Problem("gtmsite", None, f"internal error: {type(exc).__name__}: {exc}{where}; the preview keeps "
+                                    "serving the last good pages (please report it)")
 
 
 class Preview:
@@ -39,6 +50,7 @@ class Preview:
         self.database: Database | None = None
         self.fingerprint = ""
         self.page_keys: dict[str, str] = {}
+        self.fetched = False  # after the first build, stored source results are kept until their query changes
 
     def close(self) -> None:
         if self.database is not None:
@@ -53,12 +65,17 @@ class Preview:
             outcome = Rebuild(False, exc.problems)
         except SiteError as exc:
             outcome = Rebuild(False, [exc.problem])
+        except Exception as exc:  # noqa: BLE001 - our own bug: say it, and keep serving the last good pages
+            outcome = Rebuild(False, [internal_problem(exc)])
         outcome.seconds = time.perf_counter() - started
         return outcome
 
     def _rebuild(self) -> Rebuild:
         config = load_config(self.project)
-        builder = Builder(config, Writer(self.site_dir, atomic=True), self.log, use_cache=True)
+        ensure_cache_folder(self.project / config.cache_dir)
+        builder = Builder(config, Writer(self.site_dir, atomic=True), self.log, use_cache=True,
+                          fetch=FetchPolicy(reuse_stored=self.fetched, log=self.log))
+        self.fetched = True
         if self.database is not None and builder.fingerprint == self.fingerprint and \
                 self.database.sources == builder.sources:
             builder.db = self.database
@@ -78,6 +95,8 @@ class Preview:
 
         builder.select_pages = select
         result = builder.run()
+        if result.site_problems:  # nothing was written: the pages served are the last good ones
+            return Rebuild(False, result.problems, [])
         failed = {o.page.url for o in result.outcomes if o.problems}
         for url, key in chosen_keys.items():
             if url not in failed:

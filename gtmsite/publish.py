@@ -17,26 +17,27 @@ import os
 import re
 import shutil
 import signal
-import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 from .errors import SiteError
-from .files import replace_file
+from .files import new_folder, replace_file
 from .versions import MANIFEST, VersionRecord
 
 LOCK_FILE = ".gtmsite.lock"
 VERSIONS_FILE = "versions.json"
+RETIRED_FILE = ".gtmsite-retired.json"  # the ids of removed versions: an id is never given out again
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
 def staging_folder(target: Path) -> Path:
-    """A fresh folder beside the output (same file system, so the final move is a rename)."""
-    target.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=".staging-", dir=target))
+    """A fresh folder beside the output (same file system, so the final move is a rename), with the
+    user's umask: it becomes `v/<id>/`, which a web server running as another user must be able to read."""
+    return new_folder(target, ".staging-")
 
 
 def publish(staging: Path, target: Path) -> None:
@@ -62,13 +63,36 @@ def publish_lock(output: Path) -> Iterator[None]:
 
 @contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM until the block is over, so a commit is never cut in half by them."""
-    signals = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    """Hold SIGINT/SIGTERM until the block is over, so a commit is never cut in half by them: a signal
+    that arrives meanwhile (in any thread) is noted, and acted on once the block is over."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {s: signal.signal(s, lambda number, _frame: caught.append(number))
+                for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if caught:
+            handler = previous[caught[0]]
+            if callable(handler):
+                handler(caught[0], None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(caught[0])
+
+
+def _interrupted(_number: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_cleanly_on_sigterm() -> None:
+    """Make SIGTERM (a cancelled CI job, `kill`) stop the program as Ctrl+C does: every `finally` runs, so
+    a build removes its staging folder and scratch folders instead of leaving them half-written."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupted)
 
 
 def exchange(new: Path, old: Path) -> None:
@@ -110,11 +134,42 @@ def write_atomically(path: Path, text: str) -> None:
     replace_file(path, text)
 
 
+def read_retired(output: Path) -> set[str]:
+    """The ids of versions removed by `prune` or `[versions] keep`: never given to a new version."""
+    try:
+        data = json.loads((output / RETIRED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return {v for v in data if isinstance(v, str)} if isinstance(data, list) else set()
+
+
+def used_ids(output: Path, versions: list[dict]) -> set[str]:
+    """Every id a version of this site has had: listed, retired, or a folder under `v/`."""
+    folder = output / "v"
+    present = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+    return {v["id"] for v in versions} | read_retired(output) | present
+
+
+def _drop(output: Path, versions: list[dict], keep: int) -> tuple[list[dict], list[dict]]:
+    """(kept, dropped) for keeping the newest `keep` versions; the dropped ids are recorded as retired
+    first, and a kept version's `previous` no longer names a removed one."""
+    if keep <= 0 or len(versions) <= keep:
+        return versions, []
+    kept, dropped = versions[:keep], versions[keep:]
+    gone = {v["id"] for v in dropped}
+    write_atomically(output / RETIRED_FILE, json.dumps(sorted(read_retired(output) | gone), indent=0))
+    kept = [{**v, "previous": None} if v.get("previous") in gone else v for v in kept]
+    return kept, dropped
+
+
 def tidy(output: Path) -> None:
     """Remove what a killed build may have left: staging folders, half-made copies, unlisted versions,
     and a `latest/` that does not match the newest listed version."""
     for leftover in list(output.glob(".staging-*")) + list(output.glob(".latest-*")) + list(output.glob(".old-*")):
         shutil.rmtree(leftover, ignore_errors=True)
+    for half_written in output.glob(".*.tmp"):  # replace_file's temporary file, killed before its rename
+        if half_written.is_file():
+            half_written.unlink(missing_ok=True)
     versions = read_versions(output)
     listed = {v["id"] for v in versions}
     folder = output / "v"
@@ -142,7 +197,7 @@ def _point_latest(output: Path, version_id: str) -> None:
 
 def _linked_copy(output: Path, version_id: str) -> Path:
     """A hard-linked copy of `v/<id>/` in a hidden folder beside `latest/` (tidy() removes a stray one)."""
-    fresh = Path(tempfile.mkdtemp(prefix=".latest-", dir=output)) / "site"
+    fresh = new_folder(output, ".latest-") / "site"
     shutil.copytree(output / "v" / version_id, fresh, copy_function=_link_or_copy)
     return fresh
 
@@ -165,7 +220,8 @@ def _link_or_copy(src: str, dst: str) -> None:
 
 def publish_version(staging: Path, output: Path, record: VersionRecord, keep: int, redirect_html: str,
                     versions_page: str | None = None) -> list[dict]:
-    """Commit a staged version (call under `publish_lock`). Returns the new versions.json list."""
+    """Commit a staged version (call under `publish_lock`). Returns the new versions.json list. Should it
+    fail before `versions.json` names the new version (a full disk), the version is taken out again."""
     with signals_deferred():
         assets = staging / "_assets"
         if assets.is_dir():
@@ -177,17 +233,23 @@ def publish_version(staging: Path, output: Path, record: VersionRecord, keep: in
             shutil.rmtree(assets, ignore_errors=True)
         (output / "v").mkdir(exist_ok=True)
         os.rename(staging, output / "v" / record.id)
-        # The copy for latest/ is made before versions.json names the new version (it takes a while for
-        # a big site), so that versions.json and latest/ change one right after the other.
-        fresh = _linked_copy(output, record.id)
-        versions = [{**v, "aliases": [a for a in v.get("aliases", []) if a != "latest"]}
-                    for v in read_versions(output)]
-        entry = asdict(record)
-        entry["aliases"] = ["latest", *[a for a in record.aliases if a != "latest"]]
-        versions.insert(0, entry)
-        dropped = versions[keep:] if keep else []
-        versions = versions[:keep] if keep else versions
-        write_atomically(output / VERSIONS_FILE, json.dumps(versions, indent=2))
+        fresh = None
+        try:
+            # The copy for latest/ is made before versions.json names the new version (it takes a while for
+            # a big site), so that versions.json and latest/ change one right after the other.
+            fresh = _linked_copy(output, record.id)
+            versions = [{**v, "aliases": [a for a in v.get("aliases", []) if a != "latest"]}
+                        for v in read_versions(output)]
+            entry = asdict(record)
+            entry["aliases"] = ["latest", *[a for a in record.aliases if a != "latest"]]
+            versions.insert(0, entry)
+            versions, dropped = _drop(output, versions, keep)
+            write_atomically(output / VERSIONS_FILE, json.dumps(versions, indent=2))
+        except BaseException:
+            shutil.rmtree(output / "v" / record.id, ignore_errors=True)
+            if fresh is not None:
+                shutil.rmtree(fresh.parent, ignore_errors=True)
+            raise
         _swap_latest(output, fresh)
         if not (output / "index.html").exists() or (output / "index.html").read_text() != redirect_html:
             write_atomically(output / "index.html", redirect_html)
@@ -204,11 +266,9 @@ def publish_version(staging: Path, output: Path, record: VersionRecord, keep: in
 def prune(output: Path, keep: int) -> list[dict]:
     """Keep the newest `keep` versions; remove the others' folders. Returns the removed entries."""
     with publish_lock(output):
-        versions = read_versions(output)
-        if keep <= 0 or len(versions) <= keep:
-            return []
-        kept, dropped = versions[:keep], versions[keep:]
-        write_atomically(output / VERSIONS_FILE, json.dumps(kept, indent=2))
+        kept, dropped = _drop(output, read_versions(output), keep)
+        if dropped:
+            write_atomically(output / VERSIONS_FILE, json.dumps(kept, indent=2))
         for old in dropped:
             shutil.rmtree(output / "v" / old["id"], ignore_errors=True)
         return dropped

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from .errors import Problem, SiteError
-from .files import store_in_cache
+from .files import read_cached, store_in_cache
 from .reports import Query
 from .sqltext import (
     expand_refs,
@@ -186,8 +186,8 @@ def run_query(cursor: duckdb.DuckDBPyConnection, query: Query, params: dict[str,
         rows = relation.fetchall()
         description = relation.description or []
     except duckdb.Error as exc:
-        raise SiteError(f"query '{query.name}': {duckdb_message(exc)}", rel, sql_error_line(exc, query.line),
-                        sql=query.sql) from None
+        line = sql_error_line(exc, query.line) if query.kind == "sql" else query.line  # compiled SQL: the fence
+        raise SiteError(f"query '{query.name}': {duckdb_message(exc)}", rel, line, sql=query.sql) from None
     columns = tuple(d[0] for d in description)
     types = tuple(str(d[1]) for d in description)
     return QueryResult(query.name, columns, types, tuple(rows), query.sql, query.line)
@@ -234,10 +234,12 @@ class ResultCache:
     def get(self, key: str) -> Any | None:
         if self.folder is None:
             return None
+        data = read_cached(self.folder / key[:2] / key)  # checksummed: a damaged entry is a miss
         try:
-            with open(self.folder / key[:2] / key, "rb") as handle:
-                value = pickle.load(handle)
-        except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
+            value = pickle.loads(data) if data is not None else None
+        except Exception:  # noqa: BLE001 - an entry an older gtmsite wrote may fail in any way: a miss
+            value = None
+        if value is None:
             self.misses += 1
             return None
         self.hits += 1

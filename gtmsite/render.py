@@ -30,9 +30,11 @@ from markupsafe import Markup, escape
 from . import charts as _charts  # noqa: F401 - registers the chart components
 from .components import COMPONENTS, ComponentContext, Kpi, RenderState, bind_arguments
 from .errors import Problem, SiteError
-from .files import store_in_cache
+from .files import read_cached, store_in_cache
 from .formats import format_value
+from .links import broken_links
 from .queries import QueryFailed, QueryResult
+from .safety import safe_links, shown_url
 from .site import relative_url, slugify
 
 _ESCAPES = {c: f"&#{ord(c)};" for c in "\\`*_[]{}|~#'\""} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -68,6 +70,7 @@ class CompiledReport:
     template: jinja2.Template | None
     title: jinja2.Template | None
     problem: Problem | None = None
+    source: str = field(default="", repr=False)  # the body, to locate what the rendered page shows
 
 
 def compile_report(env: jinja2.Environment, rel: str, body: str, title: str | None,
@@ -79,11 +82,40 @@ def compile_report(env: jinja2.Environment, rel: str, body: str, title: str | No
         template = env.template_class.from_code(env, code, env.make_globals(None), None)
     except jinja2.TemplateSyntaxError as exc:
         return CompiledReport(None, None, Problem(rel, exc.lineno, f"template error: {exc.message}"))
+    except (RecursionError, SyntaxError, MemoryError):  # Jinja's parser or Python's compiler gave up
+        return CompiledReport(None, None, too_deep(env, rel, body))
     try:
         title_template = env.from_string(title) if title and "{" in title else None
     except jinja2.TemplateSyntaxError as exc:
         return CompiledReport(None, None, Problem(rel, title_line, f"title: template error: {exc.message}"))
-    return CompiledReport(template, title_template)
+    except (RecursionError, SyntaxError, MemoryError):
+        return CompiledReport(None, None, Problem(rel, title_line, "title: template error: nested too deeply"))
+    return CompiledReport(template, title_template, source=body)
+
+
+_OPENS = {"if", "for", "macro", "call", "filter", "with", "block", "autoescape", "raw"}
+_NESTING = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
+
+
+def too_deep(env: jinja2.Environment, rel: str, body: str) -> Problem:
+    """A template nested too deeply to compile (hundreds of brackets, dozens of `{% for %}` inside each
+    other), located at the line where its nesting is deepest."""
+    depth, deepest, line = 0, 0, None
+    try:
+        previous = ""
+        for lineno, kind, value in env.lex(body):
+            if kind == "operator" and value in _NESTING:
+                depth += _NESTING[value]
+            elif kind == "name" and previous == "block_begin":
+                depth += 1 if value in _OPENS else -1 if value.startswith("end") else 0
+            if depth > deepest:
+                deepest, line = depth, lineno
+            if kind not in ("whitespace",):
+                previous = kind
+    except (jinja2.TemplateSyntaxError, RecursionError):
+        pass
+    return Problem(rel, line, f"template error: nested too deeply ({deepest} levels of blocks and brackets "
+                              "inside each other); flatten it, e.g. with {% elif %}, a macro or a query")
 
 
 def _compiled_code(env: jinja2.Environment, rel: str, body: str, code_cache: Path | None) -> CodeType:
@@ -91,10 +123,12 @@ def _compiled_code(env: jinja2.Environment, rel: str, body: str, code_cache: Pat
         return env.compile(body, name=rel, filename=rel)
     key = hashlib.sha256(f"{jinja2.__version__}\0{sys.version}\0{rel}\0{body}".encode()).hexdigest()
     path = code_cache / f"{key}.code"
-    try:
-        return marshal.loads(path.read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
-        pass
+    data = read_cached(path)  # checksummed: garbled bytecode is never run, only compiled again
+    if data is not None:
+        try:
+            return marshal.loads(data)
+        except (ValueError, EOFError, TypeError):
+            pass
     code = env.compile(body, name=rel, filename=rel)
     store_in_cache(path, marshal.dumps(code))
     return code
@@ -118,20 +152,26 @@ class BodyOutput:
     notes: list[str] = field(default_factory=list)
     used_queries: set[str] = field(default_factory=set)
     charts: dict[str, dict] = field(default_factory=dict)
+    forecasts: list[Any] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    chart_calls: dict[str, tuple[int | None, str]] = field(default_factory=dict)  # where each chart was called
 
 
 def render_body(compiled: CompiledReport, rel: str, results: dict[str, QueryResult], params: dict[str, Any],
                 page_vars: dict[str, Any], show_sql: bool, url: Callable[[str], str],
-                data_url: Callable[[str], str]) -> BodyOutput:
-    """Jinja, then Markdown, then the components' HTML put in place of their placeholders."""
+                data_url: Callable[[str], str], page_url: str = "/",
+                site_urls: frozenset[str] | None = None, forecast_cache: Path | None = None) -> BodyOutput:
+    """Jinja, then Markdown, then the components' HTML put in place of their placeholders. With
+    `site_urls` (every page of the site), a link to no page is a warning."""
     if compiled.template is None:
         return BodyOutput("", [], [compiled.problem] if compiled.problem else [])
-    state = RenderState()
+    state = RenderState(forecast_cache=forecast_cache)
     ctx = ComponentContext(results, show_sql, url, data_url, state)
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     fragments: list[str] = []
     nonce = secrets.token_hex(6)
-    functions = {name: _bind(name, fn, ctx, compiled.template, rel, problems, fragments, nonce)
+    functions = {name: _bind(name, fn, ctx, compiled.template, rel, (problems, warnings), fragments, nonce)
                  for name, fn in COMPONENTS.items()}
     variables = {**page_vars, **functions, **results, "params": params, "url": url}
     try:
@@ -145,7 +185,13 @@ def render_body(compiled: CompiledReport, rel: str, results: dict[str, QueryResu
     html = md.convert(text)
     toc = _plain_toc(getattr(md, "toc_tokens", []))
     html = put_components(html, nonce, fragments)
-    return BodyOutput(html, toc, problems, state.kpis, state.notes, state.used_queries, state.charts)
+    if site_urls is not None:
+        warnings += broken_links(md.gtm_holder["links"], page_url, site_urls, rel, compiled.source)
+    html, removed = safe_links(html)
+    state.notes += [f"a link to {shown_url(u)} was made plain text: only http, https, mailto and relative links "
+                    "are kept" for u in dict.fromkeys(removed)]
+    return BodyOutput(html, toc, problems, state.kpis, state.notes, state.used_queries, state.charts,
+                      forecasts=state.forecasts, warnings=warnings, chart_calls=state.chart_calls)
 
 
 def _plain_toc(tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -169,9 +215,12 @@ def put_components(html: str, nonce: str, fragments: list[str]) -> str:
 
 
 def _bind(name: str, fn: Callable[..., str], ctx: ComponentContext, template: jinja2.Template, rel: str,
-          problems: list[Problem], fragments: list[str], nonce: str) -> Callable[..., Markup]:
+          found: tuple[list[Problem], list[Problem]], fragments: list[str], nonce: str) -> Callable[..., Markup]:
+    problems, warnings = found
+
     def call(*args: Any, **kwargs: Any) -> Markup:
         line = _calling_line(template, rel)
+        said = len(ctx.state.warnings)
         try:
             bind_arguments(fn, name, args, kwargs)
             html = fn(ctx, *args, **kwargs)
@@ -183,6 +232,9 @@ def _bind(name: str, fn: Callable[..., str], ctx: ComponentContext, template: ji
         except (TypeError, ValueError, ArithmeticError) as exc:  # e.g. an argument of the wrong kind
             problems.append(Problem(rel, line, f"{name}: {type(exc).__name__}: {exc}"))
             html = f'<div class="gtm-error">{escape(name)}: {escape(str(exc))}</div>'
+        warnings.extend(Problem(rel, line, f"{name}: {w}") for w in ctx.state.warnings[said:])
+        for key in ctx.state.charts:
+            ctx.state.chart_calls.setdefault(key, (line, name))
         fragments.append(html)
         return Markup(f"gtmX{nonce}X{len(fragments) - 1}Xgtm")
     call.__name__ = name
@@ -217,7 +269,7 @@ def _template_problem(exc: Exception, rel: str, results: dict[str, QueryResult])
 class _LinkRewriter(Treeprocessor):
     """Root-relative links in Markdown (`/channels/x/`) become relative to the page."""
 
-    def __init__(self, md: markdown.Markdown, holder: dict[str, Callable[[str], str]]):
+    def __init__(self, md: markdown.Markdown, holder: dict[str, Any]):
         super().__init__(md)
         self.holder = holder
 
@@ -226,12 +278,14 @@ class _LinkRewriter(Treeprocessor):
         for element in root.iter():
             for attribute in ("href", "src"):
                 value = element.get(attribute)
+                if value:
+                    self.holder["links"].append(value)
                 if value and value.startswith("/") and not value.startswith("//"):
                     element.set(attribute, url(value))
 
 
 class _LinkExtension(Extension):
-    def __init__(self, holder: dict[str, Callable[[str], str]]):
+    def __init__(self, holder: dict[str, Any]):
         super().__init__()
         self.holder = holder
 
@@ -246,7 +300,7 @@ def _markdown(url: Callable[[str], str]) -> markdown.Markdown:
     """A Markdown converter per thread (they are not thread-safe), reset for each page."""
     md = getattr(_local, "md", None)
     if md is None:
-        holder: dict[str, Callable[[str], str]] = {}
+        holder: dict[str, Any] = {}
         md = markdown.Markdown(extensions=["tables", "fenced_code", "footnotes", "admonition", "attr_list",
                                            "sane_lists", "def_list", "toc", _LinkExtension(holder)],
                                extension_configs={"toc": {"permalink": False, "toc_depth": "2-3"}})
@@ -254,6 +308,7 @@ def _markdown(url: Callable[[str], str]) -> markdown.Markdown:
         _local.md = md
     md.reset()
     md.gtm_holder["url"] = url
+    md.gtm_holder["links"] = []
     return md
 
 

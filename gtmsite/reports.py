@@ -7,6 +7,7 @@ right line of the file.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import re
@@ -35,6 +36,9 @@ class Query:
     name: str
     sql: str
     line: int  # line of the opening fence
+    kind: str = "sql"  # "metrics": a ```metrics NAME fence, whose text is compiled to `sql` by metricfences.py
+    metrics: tuple[str, ...] = ()  # the metrics a compiled metrics fence asks for
+    definition: str = ""  # a compiled metrics fence: what it asks for and those metrics' definitions (not its SQL)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class Report:
     checks: tuple[Check, ...]
     body: str  # Jinja + Markdown source, line-aligned with the file
     source_hash: str = ""
+    warnings: tuple[Problem, ...] = field(default=(), compare=False)  # e.g. an unknown front matter key
 
     @property
     def param(self) -> str | None:
@@ -77,11 +82,12 @@ class Report:
 
 @functools.lru_cache(maxsize=8192)
 def parse_report(text: str, rel: str) -> Report:
-    """Parse one report. Raises SiteError for the first structural problem (with its line).
+    """Parse one report. Raises SiteError with every structural problem of the file (each with its line).
     Pure, so remembered: the preview re-reads every report on each change."""
     problems: list[Problem] = []
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    meta, body_start = _parse_front_matter(lines, rel)
+    warnings: list[Problem] = []
+    lines = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    meta, body_start = _parse_front_matter(lines, rel, problems, warnings)
     out = [""] * body_start
     queries: list[Query] = []
     checks: list[Check] = []
@@ -94,10 +100,14 @@ def parse_report(text: str, rel: str) -> Report:
             continue
         fence = match.group("fence")
         info = match.group("info").split()
-        end = _fence_end(lines, i + 1, fence)
+        named = info[:1] in (["sql"], ["metrics"]) and len(info) >= 2
+        end, closed = _fence_end(lines, i + 1, fence, stop_at_opening=named or info[:1] == ["checks"])
         content = lines[i + 1:end]
+        stop = end + 1 if closed else end  # the first line after the fence
         opening = i + 1
-        if info[:1] == ["sql"] and len(info) >= 2:
+        if not closed:
+            (problems if named or info[:1] == ["checks"] else warnings).append(_unclosed(rel, opening, fence, info))
+        if named:
             name = info[1]
             if not IDENTIFIER.match(name):
                 problems.append(Problem(rel, opening, f"query name '{name}' is not an identifier "
@@ -106,29 +116,43 @@ def parse_report(text: str, rel: str) -> Report:
                 first = next(q for q in queries if q.name == name)
                 problems.append(Problem(rel, opening, f"query '{name}' is defined twice "
                                         f"(first on line {first.line}); rename one of them"))
+            elif not _has_sql(content):
+                problems.append(Problem(rel, opening, f"query '{name}' is empty: write its SQL between the "
+                                        "fences, or remove the fence"))
             else:
-                queries.append(Query(name, "\n".join(content), opening))
-            out.extend([""] * (end + 1 - i))
+                queries.append(Query(name, "\n".join(content), opening, info[0]))
+            out.extend([""] * (stop - i))
         elif info[:1] == ["checks"]:
-            for offset, check_line in enumerate(content):
+            for offset, check_line in enumerate(content if closed else []):  # unclosed: it swallowed prose
                 if check_line.strip() and not check_line.strip().startswith("#"):
                     try:
                         checks.append(parse_check(check_line, rel, opening + 1 + offset))
                     except SiteError as exc:
                         problems.append(exc.problem)
-            out.extend([""] * (end + 1 - i))
+            out.extend([""] * (stop - i))
         else:
-            block = [_ENDRAW.sub(_ESCAPED_ENDRAW, line) for line in lines[i:end + 1]]
+            block = [_ENDRAW.sub(_ESCAPED_ENDRAW, line) for line in lines[i:stop]]
             block[0] = "{% raw %}" + block[0]
             # `+%}`: keep the newline after the fence (trim_blocks would join it to the next line).
             block[-1] = block[-1] + "{% endraw +%}"
             out.extend(block)
-        i = end + 1
+        i = stop
     if problems:
         raise SiteError(problems[0].message, rel, problems[0].line) if len(problems) == 1 else ReportErrors(problems)
     route = tuple(Path(rel).with_suffix("").parts[1:])
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return Report(rel, route, meta, tuple(queries), tuple(checks), "\n".join(out), digest)
+    return Report(rel, route, meta, tuple(queries), tuple(checks), "\n".join(out), digest, tuple(warnings))
+
+
+def _unclosed(rel: str, opening: int, fence: str, info: list[str]) -> Problem:
+    label = fence + " ".join(info[:2]) if info else fence
+    return Problem(rel, opening, f"the {label} fence opened at line {opening} is not closed; "
+                                 f"add a line {fence} where it ends")
+
+
+def _has_sql(content: list[str]) -> bool:
+    """Whether a query fence holds any SQL (not only blank lines, semicolons and -- comments)."""
+    return any(line.strip().strip(";").strip() and not line.strip().startswith("--") for line in content)
 
 
 class ReportErrors(SiteError):
@@ -143,51 +167,73 @@ def report_problems(exc: SiteError) -> list[Problem]:
     return list(getattr(exc, "problems", [exc.problem]))
 
 
-def _fence_end(lines: list[str], start: int, fence: str) -> int:
-    """Index of the closing fence line (or the last line when the fence is never closed)."""
+def _fence_end(lines: list[str], start: int, fence: str, stop_at_opening: bool = False) -> tuple[int, bool]:
+    """Index of the closing fence line and True; or, for a fence never closed, the index just past its
+    content (the file's end) and False. A query or checks
+    fence also ends, unclosed, before a line that opens another fence (```sql NAME): SQL has no such line,
+    so its closing line was forgotten."""
     closing = re.compile(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*$")
     for j in range(start, len(lines)):
         if closing.match(lines[j]):
-            return j
-    return len(lines) - 1 if len(lines) > start else start - 1
+            return j, True
+        opening = _FENCE_OPEN.match(lines[j]) if stop_at_opening else None
+        if opening and opening.group("info"):
+            return j, False
+    return len(lines), False
 
 
-def _parse_front_matter(lines: list[str], rel: str) -> tuple[FrontMatter, int]:
+def _parse_front_matter(lines: list[str], rel: str, problems: list[Problem],
+                        warnings: list[Problem]) -> tuple[FrontMatter, int]:
+    """The front matter and the index of the body's first line; its mistakes go to `problems` (all of
+    them, and the body is still read for its own), its doubtful keys to `warnings`."""
     if not lines or lines[0].strip() != "---":
         return FrontMatter(), 0
     for end in range(1, len(lines)):
         if lines[end].strip() in ("---", "..."):
             break
     else:
-        raise SiteError("front matter starts with --- but never ends; add a closing --- line", rel, 1)
+        problems.append(Problem(rel, 1, "front matter starts with --- but never ends; add a closing --- line"))
+        return FrontMatter(), len(lines)
     try:
         data = yaml.safe_load("\n".join(lines[1:end])) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SiteError(f"front matter is not valid YAML: {problem}", rel, line) from None
+        problems.append(Problem(rel, line, f"front matter is not valid YAML: {problem}"))
+        return FrontMatter(), end + 1
+    except RecursionError:
+        problems.append(Problem(rel, 2, "front matter is nested too deeply; use plain keys and values"))
+        return FrontMatter(), end + 1
     if not isinstance(data, dict):
-        raise SiteError("front matter must be YAML keys and values (title: ...)", rel, 2)
-    return _front_matter(data, lines[1:end], rel), end + 1
+        problems.append(Problem(rel, 2, "front matter must be YAML keys and values (title: ...)"))
+        return FrontMatter(), end + 1
+    return _front_matter(data, lines[1:end], rel, problems, warnings), end + 1
 
 
-def _front_matter(data: dict[str, Any], block: list[str], rel: str) -> FrontMatter:
+_EXPECTED = {"title": (str, "a string"), "description": (str, "a string"), "order": ((int, float), "a number"),
+             "hidden": (bool, "true or false"), "pages": (str, "a SQL query"), "show_sql": (bool, "true or false")}
+
+
+def _front_matter(data: dict[str, Any], block: list[str], rel: str, problems: list[Problem],
+                  warnings: list[Problem]) -> FrontMatter:
     def line_of(key: str) -> int:
         for n, text in enumerate(block, start=2):
             if text.split(":")[0].strip() == key:
                 return n
         return 1
 
-    expected = {"title": (str, "a string"), "description": (str, "a string"), "order": ((int, float), "a number"),
-                "hidden": (bool, "true or false"), "pages": (str, "a SQL query"), "show_sql": (bool, "true or false")}
-    for key, (kind, what) in expected.items():
+    for key, (kind, what) in _EXPECTED.items():
         value = data.get(key)
         if value is not None and (not isinstance(value, kind) or (kind is not bool and isinstance(value, bool))):
             if key == "title" and isinstance(value, (int, float)):
                 data[key] = str(value)
                 continue
-            raise SiteError(f"front matter: {key}: expected {what}, got {value!r}", rel, line_of(key))
+            problems.append(Problem(rel, line_of(key), f"front matter: {key}: expected {what}, got {value!r}"))
+            data[key] = None
+    for key in data:
+        if key not in FRONT_MATTER_KEYS:
+            warnings.append(Problem(rel, line_of(str(key)), _unknown_key_message(key)))
     return FrontMatter(
         title=data.get("title"),
         description=data.get("description") or "",
@@ -200,6 +246,13 @@ def _front_matter(data: dict[str, Any], block: list[str], rel: str) -> FrontMatt
         title_line=line_of("title"),
         pages_fence_line=_pages_fence_line(block, line_of("pages")) if data.get("pages") else 0,
     )
+
+
+def _unknown_key_message(key: Any) -> str:
+    known = sorted(FRONT_MATTER_KEYS)
+    close = difflib.get_close_matches(str(key).lower(), known, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"front matter: unknown key '{key}' ({hint}known keys: {', '.join(known)})"
 
 
 def _pages_fence_line(block: list[str], pages_line: int) -> int:
@@ -218,7 +271,7 @@ def read_reports(reports_dir: Path, project: Path) -> tuple[list[Report], list[P
             continue
         rel = path.relative_to(project).as_posix()
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
             problems.append(undecodable(rel, exc))
             continue

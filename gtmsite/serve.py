@@ -6,10 +6,11 @@ rebuild fails, the open pages show the errors in an overlay and the server keeps
 from __future__ import annotations
 
 import errno
+import ipaddress
 import json
 import mimetypes
 import shutil
-import tempfile
+import socket
 import threading
 import time
 import webbrowser
@@ -26,6 +27,7 @@ from watchdog.observers import Observer
 from .build import Log, _quiet
 from .config import CONFIG_FILE, load_config
 from .errors import ConfigError
+from .files import scratch_folder
 from .preview import Preview, Rebuild
 
 LIVE_SCRIPT = Path(__file__).parent / "themes" / "default" / "preview" / "live.js"
@@ -62,6 +64,7 @@ class PreviewServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], site_dir: Path, base_url: str, state: LiveState):
         super().__init__(address, PreviewHandler)
+        self.host_names = HostNames(address[0])
         self.site_dir = site_dir.resolve()
         self.base_url = base_url
         self.state = state
@@ -80,6 +83,9 @@ class PreviewHandler(BaseHTTPRequestHandler):
         self.do_GET(head=True)
 
     def do_GET(self, head: bool = False) -> None:  # noqa: N802 - http.server's naming
+        host = self.headers.get("Host")
+        if not self.server.host_names.allows(host):
+            return self.wrong_host(host, head)
         path = unquote(urlsplit(self.path).path)
         base = self.server.base_url
         if path == base + "_gtmsite/events":
@@ -113,6 +119,15 @@ class PreviewHandler(BaseHTTPRequestHandler):
                f'defer></script>').encode()
         marker = b"</body>"
         return html.replace(marker, tag + marker, 1) if marker in html else html + tag
+
+    def wrong_host(self, host: str | None, head: bool) -> None:
+        """A page on another site that made its name point here (DNS rebinding) must not read the preview."""
+        names = ", ".join(self.server.host_names.names)
+        text = (f"This gtmsite preview answers only for {names}; the request named "
+                f"{'no host' if host is None else repr(host)}. Open it as http://localhost:PORT/.\n")
+        status = HTTPStatus.BAD_REQUEST if host is None else HTTPStatus.MISDIRECTED_REQUEST
+        self.send(status, text.encode(), "text/plain", head)
+        self.close_connection = True
 
     def not_found(self, head: bool) -> None:
         page = self.server.site_dir / "404.html"
@@ -162,6 +177,40 @@ class PreviewHandler(BaseHTTPRequestHandler):
                 self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, OSError):
             return
+
+
+class HostNames:
+    """The names the preview answers for (the `Host` header): this machine's loopback names and the --host
+    value; when listening on every interface (0.0.0.0), also any IP address and the machine's name."""
+
+    LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+    def __init__(self, bound: str):
+        self.wildcard = bound in ("", "0.0.0.0", "::")
+        extra = [socket.gethostname().lower()] if self.wildcard else [bound.lower().strip("[]")]
+        self.names = tuple(dict.fromkeys([*self.LOOPBACK, *extra]))
+
+    def allows(self, header: str | None) -> bool:
+        if not header:
+            return False
+        name = _host_name(header)
+        if name in self.names:
+            return True
+        if self.wildcard:
+            try:
+                ipaddress.ip_address(name)
+                return True
+            except ValueError:
+                return False
+        return False
+
+
+def _host_name(header: str) -> str:
+    """`localhost:8000` -> `localhost`; `[::1]:8000` -> `::1`."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:header.find("]")] if "]" in header else header
+    return (header.rsplit(":", 1)[0] if header.count(":") == 1 else header).rstrip(".")
 
 
 def resolve_inside(root: Path, rel: str) -> Path | None:
@@ -246,12 +295,19 @@ def wait_for_quiet(handler: ChangeHandler, stop: threading.Event) -> set[str]:
             with handler.lock:
                 quiet_for = time.monotonic() - handler.last_event
                 paths = set(handler.paths)
-            empty = any(Path(p).is_file() and Path(p).stat().st_size == 0 for p in paths)
+            empty = any(_is_empty(Path(p)) for p in paths)
             needed = DEBOUNCE_SECONDS * (4 if empty else 1)
             if quiet_for >= needed:
                 return handler.take()
             time.sleep(needed - quiet_for)
     return set()
+
+
+def _is_empty(path: Path) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size == 0
+    except OSError:  # removed or renamed meanwhile
+        return False
 
 
 def bind(host: str, port: int, site_dir: Path, base_url: str, state: LiveState, tries: int = 20) -> PreviewServer:
@@ -276,7 +332,7 @@ def serve(project: Path, host: str = "127.0.0.1", port: int = 8000, open_browser
     project = project.resolve()
     config = load_config(project)
     stop = stop or threading.Event()
-    scratch = Path(tempfile.mkdtemp(prefix="gtmsite-serve-"))
+    scratch = scratch_folder("serve")  # named by our pid: a killed server's folder is removed next time
     site_dir = scratch / "site"
     site_dir.mkdir()
     state = LiveState()

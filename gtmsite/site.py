@@ -5,6 +5,7 @@ Pure functions: `plan_pages(reports, template_rows)` and `build_nav(pages)` read
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 import unicodedata
@@ -61,7 +62,20 @@ def slugify(value: Any) -> str:
     """`Paid Search` -> `paid-search`; keeps unicode letters (`Zürich` -> `zürich`)."""
     text = unicodedata.normalize("NFKC", "" if value is None else str(value)).lower()
     text = re.sub(r"[^\w]+", "-", text, flags=re.UNICODE).strip("-_")
-    return text or "page"
+    return _bounded(text) if text else "page"
+
+
+MAX_SLUG = 100  # bytes: a slug names a folder, and file systems allow 255 bytes a name
+
+
+def _bounded(slug: str) -> str:
+    """A slug of at most MAX_SLUG bytes: a long one is cut and given a hash of the whole, so two long
+    values that start alike still get two pages."""
+    if len(slug.encode("utf-8")) <= MAX_SLUG:
+        return slug
+    digest = hashlib.sha256(slug.encode("utf-8")).hexdigest()[:10]
+    head = slug.encode("utf-8")[:MAX_SLUG - len(digest) - 1].decode("utf-8", "ignore").rstrip("-_")
+    return f"{head}-{digest}"
 
 
 def unique_slugs(values: list[Any], taken: set[str]) -> list[str]:

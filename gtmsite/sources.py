@@ -8,17 +8,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from .config import Config
-from .errors import BuildFailed, Problem, SiteError, undecodable
-from .files import store_in_cache
+from .csvfiles import CSV_SUFFIXES, load_problem, table_problems
+from .errors import BuildFailed, Problem, undecodable
+from .files import read_cached, store_in_cache
 from .sqltext import quote_ident, quote_table, referenced_names
+from .warehouse import (
+    AttachedFile,
+    FetchPolicy,
+    RemoteTable,
+    connect_database,
+    declared_folders,
+    discover_queries,
+    fetch_external,
+    load_external,
+    lock_down,
+)
 
 DATA_READERS = {
     ".csv": "read_csv",
@@ -50,12 +61,15 @@ class SourceFile:
 class SourceSet:
     data: tuple[SourceFile, ...]
     models: tuple[SourceFile, ...]  # in dependency order
+    remote: tuple[RemoteTable, ...] = ()  # results of the source queries on external databases
+    attached: tuple[AttachedFile, ...] = ()  # DuckDB file sources
+    notes: tuple[str, ...] = field(default=(), compare=False)  # e.g. a stored result used as `refresh` allows
 
     @property
     def tables(self) -> frozenset[str]:
         """Every name a query may use: qualified names, and bare names where unique."""
-        names = {f.table for f in (*self.data, *self.models)}
-        names |= _unique_bare_names(self.data, self.models) | {f.name for f in self.models}
+        names = {f.table for f in (*self.data, *self.models, *self.remote)}
+        names |= _unique_bare_names((*self.data, *self.remote), self.models) | {f.name for f in self.models}
         return frozenset(names)
 
     @property
@@ -63,17 +77,21 @@ class SourceSet:
         return (*self.data, *self.models)
 
 
-def discover_sources(config: Config) -> SourceSet:
-    """List the source files and order the models; a model cycle is an error naming the files."""
+def discover_sources(config: Config, fetch: FetchPolicy | None = None) -> SourceSet:
+    """List the source files and order the models; a model cycle is an error naming the files. The source
+    queries of external databases (sources/<declared name>/*.sql) run as `fetch` and `refresh` say."""
     root = config.sources_dir
     data: list[SourceFile] = []
     models: list[SourceFile] = []
+    declared = declared_folders(config)
     if root.is_dir():
         for path in sorted(root.rglob("*")):
             if not path.is_file() or path.name.startswith("."):
                 continue
             rel = path.relative_to(config.project).as_posix()
             parts = path.relative_to(root).parts
+            if len(parts) > 1 and parts[0].lower() in declared:
+                continue  # the source queries of an external database (gtmsite.warehouse)
             suffix = path.suffix.lower()
             if suffix == ".sql":
                 models.append(SourceFile(path, rel, path.stem, True))
@@ -81,7 +99,7 @@ def discover_sources(config: Config) -> SourceSet:
                 schema = ".".join(parts[:-1])
                 table = f"{schema}.{path.stem}" if schema else path.stem
                 data.append(SourceFile(path, rel, table, False))
-    problems = []
+    queries, problems = discover_queries(config)
     owners: dict[str, SourceFile] = {}
     for source in (*data, *models):
         first = owners.setdefault(source.table.lower(), source)
@@ -90,7 +108,11 @@ def discover_sources(config: Config) -> SourceSet:
                                     "rename one of them"))
     if problems:
         raise BuildFailed(problems)
-    return SourceSet(tuple(data), tuple(order_models(models)))
+    ordered = order_models(models)
+    external = fetch_external(config, queries, fetch or FetchPolicy()) if config.external_sources else None
+    if external is None:
+        return SourceSet(tuple(data), tuple(ordered))
+    return SourceSet(tuple(data), tuple(ordered), external.tables, external.attached, external.notes)
 
 
 def order_models(models: list[SourceFile]) -> list[SourceFile]:
@@ -99,7 +121,7 @@ def order_models(models: list[SourceFile]) -> list[SourceFile]:
     unreadable = []
     for model in models:
         try:
-            sql = model.path.read_text(encoding="utf-8")
+            sql = model.path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
             unreadable.append(undecodable(model.rel, exc))
             continue
@@ -151,15 +173,22 @@ def fingerprints(sources: SourceSet, config: Config) -> Fingerprints:
     site = hashlib.sha256()
     for source in sources.files:
         site.update(f"{source.rel}\0{source.table}\0{hashes[source.rel]}\n".encode())
-    external = hashlib.sha256("".join(f"{e.name}\0{e.type}\0{e.url}\n" for e in config.external_sources)
-                              .encode()).hexdigest()[:16] if config.external_sources else ""
+    # An attached DuckDB file's own tables may be read by any query: its content is part of every fingerprint.
+    external = hashlib.sha256("".join(f"{a.name}\0{a.digest}\n" for a in sources.attached).encode()
+                              ).hexdigest()[:16] if sources.attached else ""
     site.update(external.encode())
     tables: dict[str, str] = {}
     for source in sources.data:
         tables[source.table] = tables[source.name] = hashes[source.rel][:16]
+    bare = _unique_bare_names((*sources.data, *sources.remote), sources.models)
+    for result in sources.remote:  # a source result's fingerprint is its content
+        site.update(f"{result.table}\0{result.digest}\n".encode())
+        tables[result.table] = result.digest[:16]
+        if result.name in bare:
+            tables[result.name] = result.digest[:16]
     names = {m.name for m in sources.models} | set(tables)
     for model in sources.models:  # in dependency order: a model's inputs are fingerprinted first
-        sql = model.path.read_text(encoding="utf-8")
+        sql = model.path.read_text(encoding="utf-8-sig")
         inputs = sorted(referenced_names(sql, names) - {model.name})
         text = hashes[model.rel] + "".join(f"\0{n}={tables.get(n, '')}" for n in inputs)
         tables[model.name] = hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -171,9 +200,10 @@ def file_hashes(sources: SourceSet, config: Config) -> dict[str, str]:
     unchanged multi-megabyte CSV is not read again just to learn that it did not change."""
     memo_path = config.project / config.cache_dir / "file-hashes.json"
     try:
-        memo = json.loads(memo_path.read_text())
-    except (OSError, ValueError):
+        memo = json.loads(read_cached(memo_path) or b"{}")
+    except ValueError:
         memo = {}
+    memo = {k: v for k, v in memo.items() if isinstance(v, list) and len(v) == 2} if isinstance(memo, dict) else {}
     fresh = {}
     for source in sources.files:
         stat = source.path.stat()
@@ -224,33 +254,27 @@ class Database:
             self._connection = None
 
     def _load(self) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect(":memory:")
-        if self.config.workers:
-            con.execute(f"set threads = {int(self.config.workers)}")
-        problems: list[Problem] = []
-        for ext in self.config.external_sources:
-            try:
-                attach_external(con, ext)
-            except SiteError as exc:
-                problems.append(exc.problem)
+        con = connect_database(self.config.workers)
+        bare_names = _unique_bare_names((*self.sources.data, *self.sources.remote), self.sources.models)
+        problems = load_external(con, self.config, self.sources.remote, self.sources.attached, bare_names)
         if problems:
             con.close()
-            raise BuildFailed(problems, 2)
+            raise BuildFailed(problems)
         schemas = {s.schema for s in self.sources.data} - {"main"}
         for schema in sorted(schemas):
             con.execute(f"create schema if not exists {quote_ident(schema)}")
-        bare_names = _unique_bare_names(self.sources.data, self.sources.models)
         for source in self.sources.data:
             try:
                 _load_data_file(con, source)
             except duckdb.Error as exc:
-                problems.append(Problem(source.rel, None, f"cannot read this file as a table: {_first_line(exc)}"))
+                problems.append(_load_problem(source, exc))
                 continue
+            problems += _misread(con, source)
             if source.schema != "main" and source.name in bare_names:
                 con.execute(f"create view {quote_ident(source.name)} as select * from {quote_table(source.table)}")
         failed_models: set[str] = set()
         for model in self.sources.models:
-            sql = model.path.read_text(encoding="utf-8")
+            sql = model.path.read_text(encoding="utf-8-sig")
             if referenced_names(sql, failed_models):
                 failed_models.add(model.name)
                 continue
@@ -263,10 +287,11 @@ class Database:
         if problems:
             con.close()
             raise BuildFailed(problems)
+        lock_down(con, self.config)
         return con
 
 
-def _unique_bare_names(data: tuple[SourceFile, ...], models: tuple[SourceFile, ...] = ()) -> set[str]:
+def _unique_bare_names(data: tuple[SourceFile | RemoteTable, ...], models: tuple[SourceFile, ...] = ()) -> set[str]:
     """Names of schema tables reachable without their schema: unique, and not a model's name."""
     counts: dict[str, int] = {}
     for source in data:
@@ -282,21 +307,18 @@ def _load_data_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
                 {"path": str(source.path)})
 
 
-def attach_external(con: duckdb.DuckDBPyConnection, ext) -> None:
-    url = ext.url
-    if url.startswith("env:"):
-        variable = url[4:]
-        url = os.environ.get(variable, "")
-        if not url:
-            raise SiteError(f"[sources.{ext.name}] url: environment variable {variable} is not set", "site.toml")
-    options = "read_only" if ext.type == "duckdb" else f"type {ext.type}, read_only"
-    try:
-        con.execute(f"attach $url as {quote_ident(ext.name)} ({options})", {"url": url})
-    except duckdb.Error as exc:
-        # The message may contain the URL (and its credentials): say what failed, not the URL.
-        kind = type(exc).__name__
-        raise SiteError(f"[sources.{ext.name}]: cannot attach the {ext.type} database ({kind}); "
-                        "check the url and that the database is reachable", "site.toml") from None
+def _load_problem(source: SourceFile, exc: duckdb.Error) -> Problem:
+    """Why a data file could not be loaded: for a CSV file at its line and column, with what to do."""
+    if source.path.suffix.lower() in CSV_SUFFIXES:
+        return load_problem(source.rel, source.path, exc)
+    return Problem(source.rel, None, f"cannot read this file as a table: {_first_line(exc)}")
+
+
+def _misread(con: duckdb.DuckDBPyConnection, source: SourceFile) -> list[Problem]:
+    """What DuckDB read without a word but not as the file means it (a CSV file's ragged row, a `12k`)."""
+    if source.path.suffix.lower() not in CSV_SUFFIXES:
+        return []
+    return table_problems(con, source.rel, source.path, source.table)
 
 
 def _message(exc: Exception) -> str:

@@ -2,31 +2,32 @@
 
 Rendering is the expensive step of a build (tens of milliseconds a chart), so:
 - an SVG is rendered at most once per distinct spec, ever: the cache survives between builds;
-- uncached SVGs render in worker processes (vl-convert serialises calls within one process);
-- small builds render in-process, where starting workers would cost more than it saves.
+- uncached SVGs render in renderer processes, in parallel on larger builds (vl-convert serialises
+  calls within one process).
+
+vl-convert never runs inside gtmsite itself: it aborts its process on some inputs, so each renderer
+is a child process (svgworker.py) and a crash costs one chart, reported at its call, not the build.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import atexit
 import os
 import re
 import threading
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from .files import store_in_cache
+from .errors import Problem
+from .files import read_cached, store_in_cache
+from .safety import safe_links
+from .svgworker import RendererCrashed, Worker, render_svg
+
+__all__ = ["RendererCrashed", "SvgRenderer", "chart_problem", "fill_svgs", "render_svg", "scoped_ids", "slim_svg",
+           "user_cache_dir", "vega_bundle"]
 
 _ID = re.compile(r'\bid="([^"]+)"')
 _TINY = {"data": {"values": [{"x": 1}]}, "mark": "point", "encoding": {"x": {"field": "x", "type": "quantitative"}}}
-
-
-def render_svg(spec: dict) -> str:
-    """Vega-Lite spec -> SVG text (runs in a worker process or in-process)."""
-    import vl_convert
-
-    return vl_convert.vegalite_to_svg(spec)
 
 
 def scoped_ids(svg: str, prefix: str) -> str:
@@ -39,6 +40,71 @@ def scoped_ids(svg: str, prefix: str) -> str:
     return svg
 
 
+class _Renderers:
+    """Renderer processes, one per thread of a small thread pool: each thread sends its chart to its own
+    child and waits. A child that died is replaced by a new one for the next chart."""
+
+    def __init__(self, count: int):
+        self.count = count
+        self._local = threading.local()
+        self._workers: list[Worker] = []
+        self._lock = threading.Lock()
+        self._threads = ThreadPoolExecutor(count, thread_name_prefix="gtmsite-svg")
+        self.in_process = False  # no child can be started here: draw in this process instead
+
+    def submit(self, spec: dict) -> Future:
+        return self._threads.submit(self._render, spec)
+
+    def _render(self, spec: dict) -> str:
+        if self.in_process:
+            return render_svg(spec)
+        worker = getattr(self._local, "worker", None)
+        if worker is None or not worker.alive:
+            if worker is not None:  # it died drawing the last chart: reap it
+                worker.close()
+                with self._lock:
+                    self._workers.remove(worker)
+            try:
+                worker = self._local.worker = Worker()
+            except OSError:
+                self.in_process = True
+                return render_svg(spec)
+            with self._lock:
+                self._workers.append(worker)
+        return worker.render(spec)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.close()
+
+
+_SHARED: dict[int, _Renderers] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _renderers(count: int) -> _Renderers:
+    """The process's renderers of this size: they outlive one build, so the preview's rebuilds (and a
+    program building many sites) do not start vl-convert again each time; they stop when gtmsite exits."""
+    with _SHARED_LOCK:
+        if not _SHARED:
+            atexit.register(_close_renderers)
+        pool = _SHARED.get(count)
+        if pool is None:
+            pool = _SHARED[count] = _Renderers(count)
+        return pool
+
+
+def _close_renderers() -> None:
+    with _SHARED_LOCK:
+        pools = list(_SHARED.values())
+        _SHARED.clear()
+    for pool in pools:
+        pool.close()
+
+
 class SvgRenderer:
     """Hands out SVGs by key: from memory, from the disk cache, or rendered (in parallel) on demand."""
 
@@ -49,28 +115,21 @@ class SvgRenderer:
         self.rendered = 0
         self.cached = 0
         self._futures: dict[str, Future] = {}
-        self._specs: dict[str, dict] = {}
         self._lock = threading.Lock()
-        self._executor: Executor | None = None
+        self._renderers: _Renderers | None = None
 
     def warm_up(self) -> None:
-        """Start the renderer (vl-convert takes most of a second to start) while queries run, on a first
+        """Start the renderers (vl-convert takes most of a second to start) while queries run, on a first
         build: one where the cache holds no SVG yet, so charts will surely be drawn."""
         if self.cache_dir is None or not self.cache_dir.exists() or not any(self.cache_dir.iterdir()):
             pool = self._pool()
-            try:
-                for _ in range(self.workers if self.parallel else 1):
-                    pool.submit(render_svg, _TINY)
-            except BrokenProcessPool:
-                pass
+            for _ in range(pool.count):
+                pool.submit(_TINY)
 
-    def _pool(self) -> Executor:
-        if self._executor is None:
-            if self.parallel:
-                self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
-            else:
-                self._executor = ThreadPoolExecutor(1)
-        return self._executor
+    def _pool(self) -> _Renderers:
+        if self._renderers is None:
+            self._renderers = _renderers(self.workers if self.parallel else 1)
+        return self._renderers
 
     def _path(self, key: str) -> Path | None:
         return self.cache_dir / key[:2] / f"{key}.svg" if self.cache_dir else None
@@ -81,56 +140,63 @@ class SvgRenderer:
             future = self._futures.get(key)
             if future is not None:
                 return future
-            path = self._path(key)
-            if path is not None and path.exists():
+            cached = self._cached(key)
+            if cached is not None:
                 future = Future()
-                future.set_result(path.read_text(encoding="utf-8"))
+                future.set_result(cached)
                 self.cached += 1
             else:
-                future = self._submit(spec)
+                future = self._pool().submit(spec)
                 future.add_done_callback(lambda f, key=key: self._store(key, f))
                 self.rendered += 1
             self._futures[key] = future
-            self._specs[key] = spec
             return future
 
-    def svg(self, key: str) -> str:
-        """The SVG for a requested key. Should the worker processes be unusable (they cannot start when
-        the calling program has no importable main module), it is drawn here instead."""
+    def _cached(self, key: str) -> str | None:
+        """The cached SVG for a key, if its entry is intact (checksum) and is an SVG; else None (a miss)."""
+        path = self._path(key)
+        data = read_cached(path) if path is not None else None
+        if data is None:
+            return None
         try:
-            return self._futures[key].result()
-        except BrokenProcessPool:
-            svg = render_svg(self._specs[key])
-            done: Future = Future()
-            done.set_result(svg)
-            self._store(key, done)
-            return svg
+            svg = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return svg if svg.lstrip().startswith("<svg") and svg.rstrip().endswith("</svg>") else None
 
-    def _submit(self, spec: dict) -> Future:
-        try:
-            return self._pool().submit(render_svg, spec)
-        except BrokenProcessPool:
-            self.parallel = False
-            self._executor = None
-            return self._pool().submit(render_svg, spec)
+    def svg(self, key: str) -> str:
+        """The SVG for a requested key; raises the renderer's error (ValueError) or RendererCrashed."""
+        return self._futures[key].result()
 
     def _store(self, key: str, future: Future) -> None:
         path = self._path(key)
-        if path is not None and future.exception() is None:
+        if path is not None and not future.cancelled() and future.exception() is None:
             store_in_cache(path, future.result())
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        """Done with this build: the charts it still waits for are not drawn (the renderers stay for the next)."""
+        for future in self._futures.values():
+            future.cancel()
+        self._renderers = None
+
+
+def chart_problem(rel: str, call: tuple[int | None, str] | None, exc: BaseException) -> Problem:
+    """A chart that could not be drawn, located at its call: the renderer's message, or its crash."""
+    line, name = call or (None, "chart")
+    if isinstance(exc, RendererCrashed):
+        return Problem(rel, line, f"{name}: {exc}: look for unusual values in its arguments, spec or data (a "
+                                  "font name with < or &, a very long text, a huge number) and please report it")
+    return Problem(rel, line, f"{name}: chart could not be drawn: {exc}")
 
 
 _PLACEHOLDER = re.compile(r"<!--gtm-svg:([0-9a-f]{64})-->")
 
 
 def fill_svgs(html: str, svgs: dict[str, str]) -> str:
-    """Put each chart's SVG in place of its placeholder."""
-    return _PLACEHOLDER.sub(lambda m: slim_svg(scoped_ids(svgs[m.group(1)], "c" + m.group(1)[:8])), html)
+    """Put each chart's SVG in place of its placeholder (a link a chart draws from its data, Vega-Lite's
+    `href` channel, is kept only with a safe URL, as in the rest of the page)."""
+    return _PLACEHOLDER.sub(
+        lambda m: slim_svg(scoped_ids(safe_links(svgs[m.group(1)])[0], "c" + m.group(1)[:8])), html)
 
 
 _REPEATED = re.compile(r' (?:font-family|role|aria-roledescription|aria-hidden|aria-label)="[^"]*"'
@@ -167,8 +233,9 @@ def vega_bundle(project_cache: Path) -> bytes:
     name = f"vega-bundle-{getattr(vl_convert, '__version__', '0')}.js"
     candidates = [user_cache_dir() / name, project_cache / name]
     for path in candidates:
-        if path.exists():
-            return path.read_bytes()
+        data = read_cached(path)  # checksummed: a garbled or truncated bundle is made again, never published
+        if data is not None:
+            return data
     data = vl_convert.javascript_bundle(snippet="window.vegaEmbed = vegaEmbed; window.vega = vega;").encode()
     for path in candidates:
         if store_in_cache(path, data):

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 
 from .config import Config
 from .errors import BuildFailed, Problem, undecodable
+from .files import read_cached, store_in_cache
 from .formats import format_value
 
 BUILTIN = Path(__file__).parent / "themes" / "default"
@@ -76,18 +78,35 @@ def _hashed_name(name: str, content: bytes) -> str:
 
 def make_theme_environment(theme: Theme, globals_: dict[str, Any], cache: Path | None = None) -> jinja2.Environment:
     """The theme's Jinja environment; `cache` keeps compiled templates between builds."""
-    if cache is not None:
-        try:
-            cache.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            cache = None
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in theme.template_dirs]),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             bytecode_cache=jinja2.FileSystemBytecodeCache(str(cache)) if cache else None)
+                             bytecode_cache=VerifiedBytecodeCache(cache) if cache else None)
     env.globals.update(globals_)
     env.filters["fmt"] = lambda value, fmt=None: format_value(value, fmt)
     _check_overrides(env, theme)
     return env
+
+
+class VerifiedBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates on disk, each entry checksummed: a garbled or truncated one is compiled again,
+    never run and never an error."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def _path(self, bucket: jinja2.bccache.Bucket) -> Path:
+        return self.folder / f"{bucket.key}.cache"
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = read_cached(self._path(bucket))
+        if data is not None:
+            try:
+                bucket.bytecode_from_string(data)
+            except (ValueError, EOFError, TypeError):
+                bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        store_in_cache(self._path(bucket), bucket.bytecode_to_string())
 
 
 def _check_overrides(env: jinja2.Environment, theme: Theme) -> None:

@@ -102,3 +102,6 @@ def site(tmp_path: Path):
     def make(files: dict[str, str | bytes] | None = None) -> Path:
         return deals_site(tmp_path / f"site{next(counter)}", files)
     return make
+
+
+from warehouse_fixtures import postgres, spark  # noqa: E402, F401 - session fixtures: real database servers

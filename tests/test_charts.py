@@ -174,3 +174,78 @@ def test_monthly_tooltips_name_the_month(site):
     for figure in figures(page(project)):
         tooltip = spec_of(figure)["encoding"]["tooltip"]
         assert [t["format"] for t in tooltip if t["field"] == "month"] == ["%b %Y"]
+
+
+QUOTED = r'''# Quotes
+
+```sql q
+select 'Acme' as "it's", 1 as "say ""hi""", 2.5 as "back\slash", date '2026-01-01' as "o'clock", 'x' as "s""er",
+       3 as "a.b[c]"
+union all select 'Globex', 4, 1.5, date '2026-02-01', 'y', 5
+```
+
+{{ bar_chart(q, x="it's", y="say \"hi\"", labels=true) }}
+
+{{ line_chart(q, x="o'clock", y=["say \"hi\"", "back\\slash", "a.b[c]"]) }}
+
+{{ scatter_chart(q, x="say \"hi\"", y="back\\slash", series="s\"er", labels="it's") }}
+
+{{ histogram(q, x="back\\slash") }}
+
+{{ bar_chart(q, x="it's", y="back\\slash", series="s\"er", stack=false, labels=true) }}
+
+{{ area_chart(q, x="o'clock", y="a.b[c]", series="it's") }}
+'''
+
+
+def test_columns_with_quotes_and_backslashes_can_be_charted(site):
+    project = site({"reports/index.md": QUOTED})
+    build_ok(project)
+    found = figures(page(project))
+    assert len(found) == 6
+    for figure in found:
+        static = re.search(r'<div class="gtm-chart-static"[^>]*>(<svg.*?</svg>)</div>', figure, re.S).group(1)
+        assert static.startswith("<svg"), static[:200]
+    first = re.search(r'<div class="gtm-chart-static"[^>]*>(<svg.*?</svg>)</div>', found[0], re.S).group(1)
+    assert "It&#39;s" in first or "It's" in first  # the axis title
+    assert 'say "hi"' in first  # a name with a space is a title as written
+    assert spec_of(found[0])["data"]["values"][0] == {"it's": "Acme", 'say "hi"': 1}
+
+
+@pytest.mark.parametrize("call, message", [
+    ('histogram(q, x="v", bins=10**9)', "histogram: bins must be a whole number from 1 to 200, got 1000000000"),
+    ('histogram(q, x="v", bins=0)', "histogram: bins must be a whole number from 1 to 200, got 0"),
+    ('histogram(q, x="v", bins="many")', "histogram: bins must be a whole number from 1 to 200, got 'many'"),
+    ('bar_chart(q, x="s", y="v", height=10**6)',
+     "bar_chart: height must be a number of pixels from 40 to 4,000, got 1000000"),
+    ('heatmap(q, x="i", y="s", value="v", height=-5)',
+     "heatmap: height must be a number of pixels from 40 to 4,000, got -5"),
+    ('line_chart(q, x="i", y="v", series="s")',
+     "line_chart: series 's' has 150 distinct values; a chart can tell at most 100 apart"),
+    ('scatter_chart(q, x="i", y="v", series="s")',
+     "scatter_chart: series 's' has 150 distinct values; a chart can tell at most 100 apart"),
+    ('chart(q, {"mark": "bar", "width": 10**7})', "chart: spec.width must be from 0 to 4,000 pixels, got 10000000"),
+    ('chart(q, {"layer": [{"mark": "bar", "encoding": {"x": {"field": "v", "bin": {"maxbins": 10**9}}}}]})',
+     "chart: spec.layer[0].encoding.x.bin.maxbins must be from 1 to 200, got 1000000000"),
+    ('chart(q, {"transform": [{"sequence": {"start": 0, "stop": 1e9}}], "mark": "point"})',
+     "chart: spec.transform[0].sequence makes 1,000,000,000 rows; at most 100,000 may be generated"),
+])
+def test_chart_arguments_are_bounded(site, call, message):
+    project = site({"reports/index.md": "# B\n\n```sql q\nselect range as i, range::varchar as s, 1 as v "
+                                        f"from range(150)\n```\n\n{{{{ {call} }}}}\n"})
+    result = run_cli("check", "--project", project)
+    assert result.exit_code == 1
+    [line] = error_lines(result)
+    assert line.startswith(f"reports/index.md:7: {message}"), line
+
+
+def test_heights_worked_out_from_the_data_stay_bounded(site):
+    project = site({"reports/index.md": "# B\n\n```sql q\nselect range::varchar as s, range as v from range(6000)\n"
+                                        '```\n\n{{ bar_chart(q, x="s", y="v", horizontal=true) }}\n\n'
+                                        '{{ heatmap(q, x="v", y="s", value="v", labels=false) }}\n'})
+    result = run_cli("build", "--project", project)
+    assert result.exit_code == 0, result.output
+    assert "heatmap: query 'q' returned 6,000 rows; the chart embeds the first 5,000" in result.stderr
+    found = figures(page(project))
+    assert [re.search(r'min-height:(\d+)px', f).group(1) for f in found] == ["4000", "4000"]
+    assert len(spec_of(found[1])["data"]["values"]) == 5000

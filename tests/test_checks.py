@@ -238,6 +238,8 @@ def test_check_target_that_does_not_exist(tmp_path):
     assert error_lines(result) == [
         "reports/index.md:8: check 'laeds: row_count > 0': 'laeds' is neither a query on this page nor a source "
         "table (tables: leads)",
+        "reports/index.md:9: check 'q.emial: not_null': column 'emial' is not in q (columns: id, email, stage, "
+        "score, created_at)",
     ]
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 from conftest import article, error_lines, page, run_cli, run_gtmsite, site_root
 
@@ -152,3 +156,39 @@ def test_query_with_a_time_zone_column(site):
     result = run_cli("query", "select timestamptz '2026-01-20 12:00:00+02' as at;", "--project", site())
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[2] == "2026-01-20 10:00"
+
+
+def _help(*command: str) -> str:
+    """The help text as one line of words (without the box drawing and line breaks of rich's layout)."""
+    text = run_cli(*command, "--help", env={"COLUMNS": "100"}).stdout
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+
+def test_option_help_is_printed_whole():
+    """rich reads "[build]" as markup and drops it ("Publish here instead of  output.")."""
+    assert "Publish here instead of the output folder set in site.toml." in _help("build")
+    assert "The published site (default: the output folder set in site.toml)." in _help("versions", "list")
+    assert "write nothing (the cache is only read)" in _help("check")
+
+
+def test_a_wheel_holds_the_scaffolds_gitignore(tmp_path):
+    """`pip install .` (a wheel) must carry scaffold/.gitignore, or `gtmsite init` leaves build/ un-ignored."""
+    import zipfile
+
+    project_root = Path(gtmsite.cli.__file__).parents[1]
+    source = tmp_path / "src"  # a copy: building writes build/ and *.egg-info beside pyproject.toml
+    shutil.copytree(project_root / "gtmsite", source / "gtmsite", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(project_root / name, source / name)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q",
+                            "-w", str(tmp_path / "dist")], capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    [wheel] = (tmp_path / "dist").glob("gtmsite-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "gtmsite/scaffold/.gitignore" in names
+    assert "gtmsite/scaffold/site.toml" in names
+    scaffold = {n for n in names if n.startswith("gtmsite/scaffold/")}
+    in_source = {f"gtmsite/scaffold/{p.relative_to(project_root / 'gtmsite' / 'scaffold').as_posix()}"
+                 for p in (project_root / "gtmsite" / "scaffold").rglob("*")
+                 if p.is_file() and "__pycache__" not in p.parts}
+    assert scaffold == in_source

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import error_lines, make_site, run_cli
 
-from gtmsite.config import Config, SiteCheck, load_config
+from gtmsite.config import Config, SiteCheck, load_config, refresh_seconds
 from gtmsite.errors import BuildFailed
 
 
@@ -104,7 +104,8 @@ def test_every_error_is_collected(tmp_path):
     assert errors == [
         "site.toml:2: [site] title: expected a string, got 3",
         'site.toml:3: [site] show_sql: expected true or false, got "yes"',
-        "site.toml:4: [site] colour: unknown key (known keys: title, description, base_url, theme, show_sql)",
+        "site.toml:4: [site] colour: unknown key (known keys: title, description, base_url, theme, show_sql, url, "
+        "search)",
         'site.toml:7: [build] workers: expected an integer, got "many"',
         "site.toml:11: [versions] label: expected a string, got true",
         "site.toml:10: [versions] keep: expected a number >= 0, got -1",
@@ -187,8 +188,9 @@ def test_site_check_grammar_is_a_configuration_error(tmp_path):
         check = "looks fine"
     """)
     assert errors == [
-        "site.toml:5: check 'deals: looks fine': expected `TABLE: row_count > N` or `TABLE.COLUMN: CHECK` where "
-        "CHECK is not_null, unique, min >= N, max <= N, accepted_values [a, b] or freshness < N days"]
+        "site.toml:5: check 'deals: looks fine': expected `TABLE: row_count > N`, `TABLE: row_count change < N%` or "
+        "`TABLE.COLUMN: CHECK` where CHECK is not_null, unique, min >= N, max <= N, accepted_values [a, b], "
+        "freshness < N days, change < N% or anomaly"]
 
 
 def test_external_source_errors(tmp_path):
@@ -202,10 +204,43 @@ def test_external_source_errors(tmp_path):
     """)
     assert errors == [
         'site.toml:2: [sources.crm] url: expected a URL or "env:VARIABLE", got 5',
-        "site.toml:3: [sources.crm] kind: unknown key (known keys: url, type)",
+        "site.toml:3: [sources.crm] kind: unknown key (known keys: url, refresh, type)",
         "site.toml:5: [sources.warehouse]: missing key url",
-        'site.toml:6: [sources.warehouse] type: expected one of duckdb, sqlite, postgres, mysql, got "oracle"',
+        'site.toml:6: [sources.warehouse] type: expected one of duckdb, sqlite, postgres, mysql, spark, sqlalchemy, '
+        'got "oracle"',
     ]
+
+
+def test_source_refresh_names_and_passwords(tmp_path):
+    errors = config_errors(tmp_path, """
+        [sources.crm]
+        url = "postgresql://analyst:hunter2secret@db.internal:5432/crm"
+        refresh = "weekly"
+
+        [sources.sales-db]
+        url = "env:SALES_URL"
+
+        [sources.main]
+        url = "x.duckdb"
+    """)
+    assert errors == [
+        'site.toml:3: [sources.crm] refresh: expected "always", "manual" or a duration such as "30m", "6h", "1d", '
+        'got "weekly"',
+        'site.toml:2: [sources.crm] url: holds a password; site.toml is not the place for secrets: put the URL in an '
+        'environment variable and write url = "env:CRM_URL"',
+        "site.toml:5: [sources.sales-db]: the name is a schema name: use letters, digits and _ (e.g. [sources.crm])",
+        "site.toml:8: [sources.main]: main is a name DuckDB keeps for itself; choose another (e.g. [sources.crm])",
+    ]
+    assert not any("hunter2secret" in e for e in errors)
+
+
+def test_source_defaults(tmp_path):
+    (tmp_path / "site.toml").write_text('[sources.crm]\nurl = "env:CRM_URL"\n\n[sources.old]\nurl = "x.db"\n'
+                                        'type = "sqlite"\nrefresh = "6h"\n')
+    crm, old = load_config(tmp_path).external_sources
+    assert (crm.name, crm.url, crm.type, crm.refresh, crm.line) == ("crm", "env:CRM_URL", "", "always", 1)
+    assert (old.type, old.refresh, refresh_seconds(old.refresh)) == ("sqlite", "6h", 21600)
+    assert refresh_seconds("always") == 0 and refresh_seconds("manual") is None and refresh_seconds("30m") == 1800
 
 
 def test_checks_that_are_not_a_list(tmp_path):
@@ -251,3 +286,41 @@ def test_output_that_is_a_file(tmp_path):
         "site.toml:2: [build] output: expected a folder, but site.toml is a file; choose another path"]
     assert config_errors(tmp_path, '[build]\noutput = "reports/index.md/site"\n') == [
         "site.toml:2: [build] output: expected a folder, but reports/index.md is a file; choose another path"]
+
+
+@pytest.mark.parametrize("output", ["sources/site", "sources", "reports/out", "themes/x/build", "."])
+def test_output_inside_the_projects_inputs_is_refused(tmp_path, output):
+    """The next build would read the published site as input (its CSVs as tables, its pages as reports)."""
+    errors = config_errors(tmp_path, f'[site]\ntitle = "T"\n\n[build]\noutput = "{output}"\n')
+    assert len(errors) == 1
+    assert errors[0].startswith(f'site.toml:5: [build] output: "{output}" is inside ')
+    assert "which gtmsite reads as input" in errors[0]
+
+
+def test_output_option_inside_the_projects_inputs_is_a_usage_error(tmp_path):
+    make_site(tmp_path, {"reports/index.md": "# Hi\n", "sources/deals.csv": "id\n1\n"})
+    result = run_cli("build", "--project", tmp_path, "--output", tmp_path / "sources" / "site")
+    assert result.exit_code == 2, result.output
+    assert "--output:" in result.stderr and "inside the project's sources/" in result.stderr
+    assert not (tmp_path / "sources" / "site").exists()
+
+
+def test_a_label_too_long_for_a_folder_name_is_a_usage_error(tmp_path):
+    errors = config_errors(tmp_path, f'[versions]\nlabel = "{"x" * 300}"\n')
+    assert errors == ["site.toml:2: [versions] label: 300 characters long; at most 100 are allowed (it names each "
+                      "version's folder): use a shorter one"]
+    make_site(tmp_path, {"site.toml": "", "sources/deals.csv": "id\n1\n"})
+    result = run_cli("build", "--project", tmp_path, "--label", "y" * 300)
+    assert result.exit_code == 2, result.output
+    assert "--label: the label is 300 characters long; at most 100" in result.stderr
+    assert not (tmp_path / "build").exists()
+
+
+def test_site_url_gets_one_trailing_slash(tmp_path):
+    make_site(tmp_path, {"site.toml": '[site]\nurl = "https://acme.gitlab.io/gtm"\n'})
+    assert load_config(tmp_path).url == "https://acme.gitlab.io/gtm/"
+
+
+def test_site_url_must_be_an_http_address(tmp_path):
+    assert config_errors(tmp_path, '[site]\ntitle = "x"\nurl = "acme.gitlab.io/gtm"\n') == [
+        'site.toml:3: [site] url: expected an address such as "https://acme.gitlab.io/gtm/", got "acme.gitlab.io/gtm"']

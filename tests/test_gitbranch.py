@@ -4,7 +4,11 @@ kept, and the working tree, the index and HEAD of the repository are never touch
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import sys
+import time
 
 from conftest import run_gtmsite
 from versioning import DAY, EPOCH, GIT_ENV, git, git_repo, set_data, versioned_site
@@ -106,3 +110,80 @@ def test_an_invalid_branch_name_is_a_usage_error(tmp_path):
     result = gtmsite(repo, "build", "--git-branch", "bad..name")
     assert result.returncode == 2
     assert "not a valid branch name" in result.stderr
+
+
+def test_two_branch_builds_at_once_both_land_one_after_the_other(tmp_path):
+    """Two CI pipelines publishing at once: both versions reach the branch (a lock, the tip read under it)."""
+    repo = git_repo(versioned_site(tmp_path / "site"))
+    assert gtmsite(repo, "build", "--git-branch", "pages").returncode == 0
+    env = {**os.environ, "CI": "true", "SOURCE_DATE_EPOCH": str(EPOCH), **GIT_ENV}
+    for round_ in range(2):
+        set_data(repo, 1 + round_)
+        procs = [subprocess.Popen([sys.executable, "-m", "gtmsite", "build", "--git-branch", "pages", "--project",
+                                   str(repo), "--label", f"r{round_}-{n}"], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for n in range(2)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outs
+    listed = json.loads(git(repo, "show", "pages:versions.json"))
+    assert sorted(v["id"] for v in listed[:4]) == ["r0-0", "r0-1", "r1-0", "r1-1"]
+    assert len(listed) == 5
+    assert git(repo, "rev-list", "--count", "pages") == "5", "one commit per version, none lost"
+    tree = set(git(repo, "ls-tree", "-r", "--name-only", "pages").splitlines())
+    assert all(f"v/{v['id']}/index.html" in tree for v in listed)
+    assert [v["previous"] for v in listed[:4]] == [v["id"] for v in listed[1:5]], "each built on the one before"
+
+
+def test_a_killed_branch_build_leaves_no_scratch_folder(tmp_path):
+    """SIGTERM: the scratch folder goes with the build; SIGKILL: the next run removes what the dead one left."""
+    repo = git_repo(versioned_site(tmp_path / "site"))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "CI": "true", "SOURCE_DATE_EPOCH": str(EPOCH), "TMPDIR": str(scratch), **GIT_ENV}
+    command = [sys.executable, "-m", "gtmsite", "build", "--git-branch", "pages", "--project", str(repo)]
+    for stop in (signal.SIGTERM, signal.SIGKILL):
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while not list(scratch.glob("gtmsite-branch-*")) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        assert proc.poll() is None, "the build ended before its scratch folder was seen"
+        if stop == signal.SIGTERM:
+            time.sleep(0.3)  # mid-build (a SIGKILL goes at once: a build on a warm cache may finish in 0.3 s)
+        proc.send_signal(stop)
+        proc.communicate(timeout=60)
+        if stop == signal.SIGTERM:
+            assert list(scratch.iterdir()) == [], "SIGTERM: the build removed its scratch folder"
+        else:
+            assert list(scratch.iterdir()), "SIGKILL leaves it (nothing can run)"
+    assert run_gtmsite("build", "--git-branch", "pages", "--project", repo,
+                       env={"SOURCE_DATE_EPOCH": str(EPOCH), "TMPDIR": str(scratch), **GIT_ENV}).returncode == 0
+    assert list(scratch.iterdir()) == [], "the next build removed the killed one's folder"
+
+
+def test_a_branch_moved_by_someone_else_mid_build_is_built_on_again(tmp_path, monkeypatch):
+    """A push to the branch from elsewhere while a version is built: the version is built again on top of
+    it, so neither that commit nor the new version is lost."""
+    from gtmsite.config import load_config
+    from gtmsite.gitbranch import publish_to_branch
+    from gtmsite.release import _release
+
+    repo = git_repo(versioned_site(tmp_path / "site"))
+    assert gtmsite(repo, "build", "--git-branch", "pages").returncode == 0
+    config = load_config(repo)
+    attempts = []
+
+    def release(folder):
+        attempts.append(folder)
+        if len(attempts) == 1:  # someone else's commit lands on the branch meanwhile
+            tree = git(repo, "rev-parse", "pages^{tree}")
+            foreign = git(repo, "commit-tree", tree, "-p", "pages", "-m", "pushed from elsewhere")
+            git(repo, "update-ref", "refs/heads/pages", foreign)
+        return _release(config, folder, lambda _: None, True, f"try-{len(attempts)}")
+
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+    outcome = publish_to_branch(config, "pages", release)
+    assert len(attempts) == 2 and outcome.record.id == "try-2"
+    log = git(repo, "log", "--format=%s", "pages").splitlines()
+    assert log[:2] == ["gtmsite: publish version try-2", "pushed from elsewhere"]
+    listed = json.loads(git(repo, "show", "pages:versions.json"))
+    assert [v["id"] for v in listed] == ["try-2", DAY]

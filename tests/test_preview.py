@@ -188,6 +188,9 @@ BREAKAGES = {
                          "reports/pipeline.md:2: front matter is not valid YAML"),
     "template runtime error": ("reports/pipeline.md", b"# x\n\n{{ 1/0 }}\n", "reports/pipeline.md:3: template error"),
     "source deleted": ("sources/deals.csv", None, "Table with name deals does not exist"),
+    "renderer crash": ("reports/pipeline.md", b'# x\n\n```sql q\nselect 1 as a\n```\n\n{{ chart(q, {"mark": '
+                       b'{"type": "text", "font": "a<b"}, "encoding": {"text": {"field": "a"}}}) }}\n',
+                       "reports/pipeline.md:7: chart: the chart renderer (vl-convert) crashed on this chart"),
 }
 
 

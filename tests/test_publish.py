@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import make_site
+from conftest import make_site, run_cli
 from versioning import (
     DAY,
     EPOCH,
@@ -291,3 +292,200 @@ def test_the_next_build_repairs_a_kill_between_versions_json_and_latest(tmp_path
     build_ok(project)
     assert [v["id"] for v in assert_consistent(output)] == [f"{DAY}.3", f"{DAY}.2", DAY]
     assert leftovers(output) == []
+
+
+# -- issue 9: published files are readable, ids are never reused, interrupted builds leave nothing ---
+
+
+def test_published_folders_and_files_take_the_users_umask(tmp_path):
+    """A web server running as another user can read every published page (not 0700 from mkdtemp)."""
+    project = versioned_site(tmp_path / "site")
+    old = os.umask(0o022)
+    try:
+        build_ok(project)
+        set_data(project, 1)
+        build_ok(project)
+    finally:
+        os.umask(old)
+    output = project / "build"
+    unreadable = []
+    for path in [output, *output.rglob("*")]:
+        mode = path.stat().st_mode & 0o777
+        wanted = 0o755 if path.is_dir() else 0o644
+        if mode & wanted != wanted:
+            unreadable.append(f"{path.relative_to(output)}: {oct(mode)}")
+    assert unreadable == []
+    assert (output / "v" / DAY).stat().st_mode & 0o777 == 0o755
+    assert (output / "latest").stat().st_mode & 0o777 == 0o755
+
+
+def test_a_version_id_is_never_given_out_again_after_prune(tmp_path):
+    project = versioned_site(tmp_path / "site")
+    for step in range(3):
+        set_data(project, step)
+        build_ok(project)
+    output = project / "build"
+    assert [v["id"] for v in versions(output)] == [f"{DAY}.3", f"{DAY}.2", DAY]
+    pruned = run_cli("versions", "prune", "--keep", "1", "--project", project)
+    assert pruned.exit_code == 0, pruned.output
+    kept = versions(output)
+    assert [v["id"] for v in kept] == [f"{DAY}.3"]
+    assert kept[0]["previous"] is None, "previous never names a removed version"
+    set_data(project, 0)
+    build_ok(project)
+    ids = [v["id"] for v in versions(output)]
+    assert ids == [f"{DAY}.4", f"{DAY}.3"], "the ids of removed versions are not used again"
+    assert not (output / "v" / DAY).exists() and not (output / "v" / f"{DAY}.2").exists()
+
+
+def test_versions_keep_retires_ids_too(tmp_path):
+    project = versioned_site(tmp_path / "site", {"site.toml": '[site]\ntitle = "T"\n[versions]\nkeep = 1\n'})
+    output = project / "build"
+    for step in (0, 1, 2):
+        set_data(project, step)
+        build_ok(project)
+        listed = versions(output)
+        assert len(listed) == 1 and listed[0]["previous"] is None
+    assert [v["id"] for v in versions(output)] == [f"{DAY}.3"]
+
+
+def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if predicate():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def test_sigterm_mid_build_leaves_no_staging_folder(tmp_path):
+    """A cancelled CI job (SIGTERM) stops the build cleanly: no half-written `.staging-*`, site as it was."""
+    project = slow_site(tmp_path / "site")
+    output = project / "build"
+    build_ok(project)
+    with open(project / "sources" / "accounts.csv", "a") as handle:
+        handle.write("999,acct-new,1\n")
+    before = published(output)
+    proc = start_build(project)
+    try:
+        assert _wait_for(lambda: any(output.glob(".staging-*/accounts/*/index.html")), proc), "no staging seen"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode != 0
+    assert "interrupted; nothing was published" in err.decode()
+    assert list(output.glob(".staging-*")) == [] and leftovers(output) == []
+    assert published(output) == before
+
+
+def test_a_model_cycle_leaves_no_empty_staging_folder(tmp_path):
+    project = versioned_site(tmp_path / "site")
+    build_ok(project)
+    make_site(project, {"sources/a.sql": "select * from b\n", "sources/b.sql": "select * from a\n"})
+    result = build(project)
+    assert result.exit_code != 0
+    assert "cycle" in result.stderr
+    assert list((project / "build").glob(".staging-*")) == []
+
+
+# -- faults of the file system: a message naming the path and the cause, the site untouched ------------
+
+
+@pytest.fixture
+def mount(tmp_path):
+    """`mount(folder, *options)`: a real mount (tmpfs with a size limit, a read-only bind); skips the test
+    where mounting is not permitted."""
+    done: list[Path] = []
+
+    def do(folder: Path, *options: str) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(["mount", *options, str(folder)], capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount here: {result.stderr.strip()}")
+        done.append(folder)
+        return folder
+
+    yield do
+    for folder in reversed(done):
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def _read_only(mount, folder: Path) -> None:
+    mount(folder, "--bind", str(folder))
+    mount(folder, "-o", "remount,ro,bind", str(folder))
+
+
+BIG_PAGE = {"sources/big.csv": "id,text\n1," + "z" * 1_500_000 + "\n",
+            "reports/big.md": "```sql big\nselect * from big\n```\n\n{{ table(big) }}\n"}
+
+
+@pytest.mark.parametrize("limit", ["size=1m", "nr_inodes=150"], ids=["disk full", "inodes exhausted"])
+def test_a_full_disk_is_a_clear_error_and_the_site_is_untouched(tmp_path, mount, limit):
+    project = versioned_site(tmp_path / "site")
+    output = mount(tmp_path / "out", "-t", "tmpfs", "-o", limit, "tmpfs")
+    build_ok(project, "--output", str(output))
+    before = published(output)
+    make_site(project, {**BIG_PAGE, "reports/more/[account].md": "---\npages: select distinct account || "
+                        "cast(range as varchar) as account from deals, range(30)\n---\n# {{ params.account }}\n"})
+    result = build(project, "--output", str(output))
+    assert result.exit_code == 1, result.output
+    assert "no space left on device while" in result.stderr and str(output) in result.stderr, result.stderr
+    assert "internal error" not in result.output
+    assert published(output) == before
+    assert leftovers(output) == []
+
+
+def test_a_read_only_output_is_a_clear_error(tmp_path, mount):
+    project = versioned_site(tmp_path / "site")
+    output = tmp_path / "out"
+    build_ok(project, "--output", str(output))
+    before = published(output)
+    _read_only(mount, output)
+    set_data(project, 1)
+    result = build(project, "--output", str(output))
+    assert result.exit_code == 1, result.output
+    assert "read-only file system" in result.stderr and str(output) in result.stderr
+    assert "internal error" not in result.output
+    assert published(output) == before
+
+
+def test_a_read_only_project_still_builds_without_its_cache(tmp_path, mount):
+    project = versioned_site(tmp_path / "site")
+    _read_only(mount, project)
+    output = tmp_path / "out"
+    result = build(project, "--output", str(output))
+    assert result.exit_code == 0, result.output
+    assert "cache folder" in result.stderr and "cannot be written" in result.stderr
+    assert (output / "latest" / "_data" / "index" / "all_deals.parquet").is_file()
+    assert run_cli("check", "--project", project).exit_code == 0
+    assert not (project / ".gtmsite-cache").exists()
+
+
+def test_a_source_deleted_mid_build_is_a_clear_error(tmp_path):
+    from gtmsite.errors import SiteError
+    from gtmsite.release import build_site
+
+    project = versioned_site(tmp_path / "site", {"sources/won.sql": "select * from deals where stage = 'Closed Won'\n"})
+
+    def log(message: str) -> None:
+        if "pages" in message:  # reports are read, the sources are not loaded yet
+            (project / "sources" / "won.sql").unlink(missing_ok=True)
+
+    with pytest.raises(SiteError) as raised:
+        build_site(project, log=log)
+    message = str(raised.value)
+    assert "no such file or directory" in message and "won.sql" in message and "deleted or moved" in message
+    assert not (project / "build" / "latest").exists()
+
+
+def test_a_file_name_too_long_is_found_by_check_as_by_build(tmp_path):
+    name = "q" * 300
+    project = versioned_site(tmp_path / "site", {"reports/long.md": f"```sql {name}\nselect 1 as x\n```\n"})
+    for command in ("check", "build"):
+        result = run_cli(command, "--project", project)
+        assert result.exit_code == 1, result.output
+        assert "is 304 bytes long; file systems allow 255" in result.stderr, result.stderr
+        assert "internal error" not in result.output

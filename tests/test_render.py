@@ -460,3 +460,42 @@ def test_components_on_consecutive_lines_are_not_left_inside_a_paragraph(site):
     assert "<p><div" not in html and "</div></p>" not in html
     assert html.count('<div class="gtm-big-value">') == 2
     assert '<p>Deals: <span class="gtm-value">4</span>.</p>' in html
+
+
+URL_CSV = """\
+name,site
+Acme,javascript:alert(1)
+Globex,https://globex.example/
+Initech,JaVaScRiPt:alert(2)
+Hooli,"data:text/html,<script>alert(4)</script>"
+Soylent,vbscript:msgbox(5)
+Mail,mailto:sales@example.com
+Pages,../pipeline/
+"""
+
+URL_MD = """\
+# Links
+
+```sql s
+select * from sites
+```
+
+{% for r in s %}
+- [{{ r.name }}]({{ r.site }}) <a href="{{ r.site }}">{{ r.name }} (html)</a>
+  <img alt="{{ r.name }}" src="{{ r.site }}">
+{% endfor %}
+"""
+
+
+def test_links_from_data_keep_only_safe_schemes(site):
+    project = site({"sources/sites.csv": URL_CSV, "reports/index.md": URL_MD})
+    result = run_cli("build", "--project", project)
+    assert result.exit_code == 0, result.output
+    html = article(page(project))
+    kept = {"https://globex.example/", "mailto:sales@example.com", "../pipeline/"}
+    assert set(links(html)) == kept
+    assert set(re.findall(r'<img [^>]*src="([^"]*)"', html)) == kept
+    for name in ("Acme", "Initech", "Hooli", "Soylent"):
+        assert f"<a>{name}</a>" in html and f"<a>{name} (html)</a>" in html  # still there, as text
+    assert "note: reports/index.md: a link to 'javascript:alert(1)' was made plain text: only http, https, " \
+           "mailto and relative links are kept" in result.stderr

@@ -172,8 +172,9 @@ def test_check_grammar_error_has_its_line():
         deals: row_count > 0
         deals: looks fine
         ```
-    """) == ["reports/x.md:5: check 'deals: looks fine': expected `TABLE: row_count > N` or `TABLE.COLUMN: CHECK` "
-             "where CHECK is not_null, unique, min >= N, max <= N, accepted_values [a, b] or freshness < N days"]
+    """) == ["reports/x.md:5: check 'deals: looks fine': expected `TABLE: row_count > N`, `TABLE: row_count change "
+             "< N%` or `TABLE.COLUMN: CHECK` where CHECK is not_null, unique, min >= N, max <= N, accepted_values "
+             "[a, b], freshness < N days, change < N% or anomaly"]
 
 
 def test_read_reports_collects_every_file_and_skips_private_ones(tmp_path):

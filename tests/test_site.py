@@ -382,5 +382,36 @@ def test_title_template_error_points_at_the_title_line(site):
     """})
     result = run_cli("check", "--project", project)
     assert result.exit_code == 1
-    assert error_lines(result) == ["reports/c/[channel].md:3: title: template error: "
-                                   "'dict object' has no attribute 'chanel'"]
+    (line,) = error_lines(result)  # once, naming the pages it affects
+    assert line.startswith("reports/c/[channel].md:3: title: template error: 'dict object' has no attribute "
+                           "'chanel' (on 3 pages: ")
+    assert all(f"/c/{slug}/" in line for slug in ("organic", "paid-search", "partner"))
+
+
+def test_a_long_slug_is_bounded_with_a_hash_of_the_whole():
+    long_a, long_b = "Account " + "a" * 300 + " one", "Account " + "a" * 300 + " two"
+    slug_a, slug_b = slugify(long_a), slugify(long_b)
+    assert len(slug_a.encode()) <= 100 and len(slug_b.encode()) <= 100
+    assert slug_a != slug_b and slug_a.startswith("account-aaaa")
+    assert slugify(long_a) == slug_a, "the same value, the same slug"
+    assert len(slugify("ü" * 300).encode()) <= 100
+    assert slugify("Paid Search") == "paid-search"
+
+
+def test_a_templated_value_longer_than_a_file_name_builds(tmp_path):
+    """A value of 300 characters (over the 255 bytes of a file name): `check` and `build` both succeed,
+    and the page is reachable from its listing."""
+    value = "x" * 300
+    project = make_site(tmp_path / "site", {
+        "sources/things.csv": f"name\n{value}\nshort\n",
+        "reports/index.md": "# Home\n",
+        "reports/things/[name].md": "---\npages: select name from things\n---\n# {{ params.name[:10] }}\n",
+    })
+    assert run_cli("check", "--project", project).exit_code == 0
+    build_ok(project)
+    listing = page(project, "/things/")
+    links = re.findall(r'href="([^"]+)"', article(listing))
+    assert "short/" in links
+    [long_link] = [link for link in links if link.startswith("xxxx")]
+    assert len(long_link.rstrip("/").encode()) <= 100
+    assert "xxxxxxxxxx</h1>" in page(project, "/things/" + long_link)

