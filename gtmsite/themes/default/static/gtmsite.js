@@ -74,8 +74,10 @@
     return typeof a === "number" ? -1 : 1;
   }
   // Totals of the rows a search or a dropdown leaves visible, in the column's format (as formats.py writes it).
-  function grouped(n, decimals) {
-    return n.toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  function grouped(n, decimals) {  // Python's f"{n:,.{decimals}f}": rounds the exact binary value, as toFixed does
+    var parts = Math.abs(n).toFixed(decimals).split(".");
+    parts[0] = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return (n < 0 ? "-" : "") + parts.join(".");
   }
   function fixed(n, decimals) {  // formats.py _fixed: 1,234.50, never -0
     var text = grouped(n, decimals);
