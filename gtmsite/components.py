@@ -22,6 +22,7 @@ from .errors import SiteError
 from .formats import (
     auto_format,
     check_format,
+    column_format,
     column_label,
     compact_format,
     format_value,
@@ -190,7 +191,7 @@ def delta(ctx: ComponentContext, q: Any, column: str, fmt: str | None = None, ro
     Its format: `fmt`, else the metric's, else the column's suffix (`change_usd0`), else pct1."""
     result = ctx.result(q, "delta")
     index = check_column(result, column)
-    fmt = format_of(result, column, fmt) or "pct1"
+    fmt = column_format(column, fmt) or "pct1"  # a change, not the metric itself: its suffix, else pct1
     check_format(fmt)
     raw = result.rows[row][index] if len(result.rows) > row else None
     return delta_html(as_number(raw, column, result), fmt, down_is_good=down_is_good_of(result, column, down_is_good))

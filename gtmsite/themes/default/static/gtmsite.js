@@ -485,7 +485,6 @@
   }
   function close() {
     list.hidden = true;
-    input.setAttribute("aria-expanded", "false");
   }
   // Pagefind's excerpt is escaped text with <mark> around the matches: rebuild it from text nodes only.
   function excerpt(html) {
@@ -524,7 +523,6 @@
     });
     if (items.length) list.appendChild(ul);
     list.hidden = false;
-    input.setAttribute("aria-expanded", "true");
   }
   function search() {
     var query = input.value.trim();
