@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import progress
 from .checks import CheckResult
 from .components import Kpi
 from .config import Config
@@ -330,10 +331,12 @@ class Progress:
         self.total, self.log, self.done = total, log, 0
         self.step = max(1, total // 10) if total >= 100 else 0
         self.lock = threading.Lock()
+        progress.start_pages(log, total)
 
     def tick(self, outcome: PageOutcome) -> PageOutcome:
         with self.lock:
             self.done += 1
             if self.step and self.done % self.step == 0 and self.done < self.total:
                 self.log(f"built {self.done}/{self.total} pages")
+            progress.page_done(self.log)
         return outcome

@@ -26,17 +26,18 @@ from .columns import format_of, label_of, metric_key
 from .components import EMBED_ROW_LIMIT, ComponentContext, check_column, component, require_numbers, sql_toggle
 from .errors import SiteError
 from .forecast_charts import parse_options, project
-from .formats import VEGA_FORMATS, column_format, column_label, format_value, is_numeric_type
+from .formats import VEGA_FORMATS, check_format, column_format, column_label, format_value, is_numeric_type
 from .queries import QueryResult
 
 PALETTE = ["#2f6fde", "#f28e2b", "#3ba272", "#e15759", "#8e6bd1", "#edb800", "#17a2b8", "#ff8fb1",
            "#9c755f", "#7f8c9a"]
 STATIC_WIDTH = 720
+NARROW_WIDTH = 360  # a second static drawing for phones, where the wide one would shrink its labels to 6px
 DEFAULT_HEIGHT = 280
 CONFIG = {
     "font": "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif",
     # Room for the points and labels at the plot's edges, which the SVG would otherwise cut in half.
-    "padding": {"top": 8, "right": 12, "bottom": 4, "left": 4},
+    "padding": {"top": 8, "right": 12, "bottom": 4, "left": 10},
     "view": {"stroke": None},
     "axis": {"labelColor": "#5b6475", "titleColor": "#5b6475", "gridColor": "#e3e6ec", "domainColor": "#c9ced8",
              "tickColor": "#c9ced8", "labelFontSize": 11, "titleFontSize": 11, "titleFontWeight": 500,
@@ -47,7 +48,9 @@ CONFIG = {
     "bar": {"cornerRadiusEnd": 2},
     "line": {"strokeWidth": 2, "strokeJoin": "round", "strokeCap": "round"},
     "area": {"strokeJoin": "round"},
-    "mark": {"color": PALETTE[0]},
+    # No ARIA label on every bar and point: a chart is one image described as a whole (its description),
+    # and its data table is linked; hundreds of labelled marks made pages heavy and screen readers tedious.
+    "mark": {"color": PALETTE[0], "aria": False},
 }
 
 
@@ -71,9 +74,10 @@ def _axis_format(fmt: str | None, kind: str) -> dict[str, Any]:
     """Vega-Lite `format`/`formatType` for a gtmsite fmt name (or a d3 format string)."""
     if not fmt:
         return {"format": "%b %Y"} if kind == "temporal" else {}
-    if fmt in VEGA_FORMATS:
-        family, pattern = VEGA_FORMATS[fmt]
+    if fmt.lower() in VEGA_FORMATS:
+        family, pattern = VEGA_FORMATS[fmt.lower()]
         return {"format": pattern} if family == "time" else {"format": pattern, "formatType": "number"}
+    check_format(fmt)  # an unknown name is a located error here, not a JavaScript stack trace at render time
     return {"format": fmt}
 
 
@@ -206,7 +210,9 @@ def figure(ctx: ComponentContext, result: QueryResult, kind: str, spec: dict, re
            title: str | None, height: int | None, filter: str | None = None) -> str:
     """The HTML of one chart: caption, static SVG placeholder, interactive spec, SQL toggle."""
     height = chartlimits.height(height) or DEFAULT_HEIGHT
-    spec = {**spec, "data": {"values": records}, "config": CONFIG, "background": "transparent"}
+    summary = chart_summary(kind, title, len(records))
+    spec = {**spec, "data": {"values": records}, "config": CONFIG, "background": "transparent",
+            "description": summary}
     if "height" not in spec:
         spec["height"] = height
     static = {**spec, "width": STATIC_WIDTH, "autosize": {"type": "fit", "contains": "padding"}}
@@ -216,14 +222,48 @@ def figure(ctx: ComponentContext, result: QueryResult, kind: str, spec: dict, re
         interactive.pop("width")
     key = chart_key(static)
     ctx.state.charts[key] = static
+    narrow_key = None
+    if "width" in static:
+        narrow = narrow_spec(static, kind, len(records))
+        narrow_key = chart_key(narrow)
+        ctx.state.charts[narrow_key] = narrow
     payload = json.dumps(interactive, separators=(",", ":"), default=str).replace("<", "\\u003c")
     caption = f'<figcaption>{escape(title)}</figcaption>' if title else ""
     filter_attr = f' data-filter="{escape(filter)}"' if filter else ""
     return (f'<figure class="gtm-chart gtm-{kind}" data-chart="{key[:12]}"{filter_attr}>{caption}'
             f'<div class="gtm-chart-view" style="min-height:{height}px">'
-            f'<div class="gtm-chart-static"><!--gtm-svg:{key}--></div></div>'
+            f'<div class="gtm-chart-static" role="img" aria-label="{escape(summary)}"><!--gtm-svg:{key}--></div>'
+            # The phone drawing costs the page nothing where it is not shown: read as text by the script
+            # (which puts it in place when the chart is narrow), and as HTML by a browser without JavaScript.
+            + (f'<noscript class="gtm-narrow-src"><div class="gtm-chart-static gtm-narrow" role="img" '
+               f'aria-label="{escape(summary)}"><!--gtm-svg:{narrow_key}--></div></noscript>' if narrow_key else '')
+            + '</div>'
             f'<script type="application/json" class="gtm-chart-spec">{payload}</script>'
-            f'{sql_toggle(ctx, result)}</figure>')
+            f'<p class="gtm-chart-data"><a href="{escape(ctx.data_url(result.name))}" download>'
+            f'Chart data (CSV, {len(result.rows):,} rows)</a></p>{sql_toggle(ctx, result)}</figure>')
+
+
+def narrow_spec(static: dict, kind: str, points: int) -> dict:
+    """The phone drawing: the same chart at NARROW_WIDTH, without the value labels that would run into each
+    other there (bars, points: the tooltip and the data table still have the numbers)."""
+    narrow = {**copy.deepcopy(static), "width": NARROW_WIDTH,
+              "padding": {**CONFIG["padding"], "left": 14}}  # browsers' fonts run a little wider than measured
+    crowded = kind == "scatter_chart" or points > 6
+    if crowded and kind in ("bar_chart", "line_chart", "area_chart", "scatter_chart") and "layer" in narrow:
+        narrow["layer"] = [layer for layer in narrow["layer"]
+                           if not (isinstance(layer.get("mark"), dict) and layer["mark"].get("type") == "text")]
+    return narrow
+
+
+_KINDS = {"line_chart": "Line chart", "area_chart": "Area chart", "bar_chart": "Bar chart",
+          "scatter_chart": "Scatter chart", "histogram": "Histogram", "funnel_chart": "Funnel chart",
+          "heatmap": "Heatmap", "chart": "Chart"}
+
+
+def chart_summary(kind: str, title: str | None, rows: int) -> str:
+    """The chart's text alternative: what it is and how much data it draws (the data table is linked)."""
+    what = _KINDS.get(kind, "Chart") + (f": {title}" if title else "")
+    return f"{what} ({rows:,} data {'point' if rows == 1 else 'points'})."
 
 
 def chart_key(spec: dict) -> str:
@@ -270,6 +310,8 @@ def _xy_chart(ctx: ComponentContext, q: Any, kind: str, mark: str, x: str, y: An
                                             stack, horizontal))
     if mark != "bar" and types[0] == "temporal":
         _month_ticks(spec, result.column(x))
+    if types[0] == "temporal":
+        _month_tooltips(spec, x, result.column(x))
     if types[0] == "nominal" and not horizontal:
         _fit_category_labels(spec, result.column(x))
     if horizontal and height is None:
@@ -294,11 +336,15 @@ def _fit_category_labels(spec: dict, values: list[Any]) -> None:
     if not labels:
         return
     fits = f"width / {len(labels)} >= {6.4 * max(map(len, labels)) + 10:.0f}"
+    # Tilted labels need room between their baselines (step * sin(angle) >= the font's height): -30 degrees
+    # where the step is 30px or more, steeper on narrow charts, upright below 20px.
+    angle = f"({fits} ? 0 : width / {len(labels)} >= 30 ? -30 : width / {len(labels)} >= 20 ? -45 : -90)"
     for layer in spec.get("layer", [spec]):
         axis = layer.get("encoding", {}).get("x", {}).get("axis")
         if axis is not None and axis.get("labelAngle") == -30:
-            axis["labelAngle"] = {"expr": f"{fits} ? 0 : -30"}
+            axis["labelAngle"] = {"expr": angle}
             axis["labelAlign"] = {"expr": f"{fits} ? 'center' : 'right'"}
+            axis["labelBaseline"] = {"expr": f"{angle} == -90 ? 'middle' : 'top'"}
 
 
 def _month_ticks(spec: dict, values: list[Any]) -> None:
@@ -312,6 +358,17 @@ def _month_ticks(spec: dict, values: list[Any]) -> None:
         axis = layer.get("encoding", {}).get("x", {}).get("axis")
         if axis is not None and axis.get("format") == "%b %Y":
             axis["tickCount"] = {"interval": "month", "step": max(1, -(-months // 10))}
+
+
+def _month_tooltips(spec: dict, x: str, values: list[Any]) -> None:
+    """Monthly data: the tooltip says "Oct 2025", as the axis does, not 2025-10-01."""
+    dates = [v for v in values if isinstance(v, dt.date)]
+    if not dates or any(d.day != 1 for d in dates):
+        return
+    for layer in spec.get("layer", [spec]):
+        for item in layer.get("encoding", {}).get("tooltip", []):
+            if item.get("field") == field_ref(x) and item.get("format") == "%Y-%m-%d":
+                item["format"] = "%b %Y"
 
 
 def _filter_columns(ctx: ComponentContext, name: str, result: QueryResult) -> list[str]:
@@ -448,11 +505,26 @@ def scatter_chart(ctx: ComponentContext, q: Any, x: str, y: str, size: str | Non
         point = {"mark": {"type": "circle", "opacity": 0.8, "tooltip": True}, "encoding": encoding}
         if not label_column:
             return point
-        text = {"mark": {"type": "text", "dy": -10, "color": "#5b6475", "fontSize": 11},
-                "encoding": {"x": encoding["x"], "y": encoding["y"], "text": {"field": field_ref(label_column)}}}
-        return {"layer": [point, text]}
+        # Neighbours along x take turns above and below their points, so close points keep legible labels.
+        texts = [{"transform": [{"filter": f"datum.{_BELOW} == {below}"}],
+                  "mark": {"type": "text", "dy": 14 if below else -10, "color": "#5b6475", "fontSize": 11},
+                  "encoding": {"x": encoding["x"], "y": encoding["y"], "text": {"field": field_ref(label_column)}}}
+                 for below in (0, 1)]
+        return {"layer": [point, *texts]}
 
+    if label_column:
+        _alternate_labels(records, x)
     return figure(ctx, result, "scatter_chart", _skeleton(key, build), records, title, height, filter)
+
+
+_BELOW = "__gtm_label_below"
+
+
+def _alternate_labels(records: list[dict], x: str) -> None:
+    ranked = sorted(range(len(records)), key=lambda i: (records[i].get(x) is None, str(type(records[i].get(x))),
+                                                       records[i].get(x) or 0))
+    for rank, index in enumerate(ranked):
+        records[index][_BELOW] = rank % 2
 
 
 @component("histogram")
@@ -562,7 +634,7 @@ def heatmap(ctx: ComponentContext, q: Any, x: str, y: str, value: str, title: st
 
     def build() -> dict:
         enc = {"x": {"field": "x", "type": "ordinal", "sort": None, "title": column_label(x),
-                     "axis": {"labelAngle": 0}},
+                     "axis": {"labelAngle": 0, "labelOverlap": "greedy", "labelSeparation": 4}},
                "y": {"field": "y", "type": "ordinal", "sort": None, "title": column_label(y)}}
         rect = {"mark": {"type": "rect", "tooltip": True},
                 "encoding": {**enc, "color": {"field": "value", "type": "quantitative", "title": column_label(value),
@@ -572,9 +644,9 @@ def heatmap(ctx: ComponentContext, q: Any, x: str, y: str, value: str, title: st
                                          {"field": "x", "title": column_label(x)},
                                          {"field": "label", "title": column_label(value)}]}}
         layer = [rect]
-        if labels:
-            layer.append({"mark": {"type": "text", "fontSize": 10},
-                          "encoding": {**enc, "text": {"field": "label"},
+        if labels:  # the label carries the cell's tooltip too: hovering the middle of a cell shows it
+            layer.append({"mark": {"type": "text", "fontSize": 10, "tooltip": True},
+                          "encoding": {**enc, "text": {"field": "label"}, "tooltip": rect["encoding"]["tooltip"],
                                        "color": {"condition": {"test": "datum.value > 0.5 * 1", "value": "white"},
                                                  "value": "#1c2230"}}})
         return {"layer": layer}

@@ -15,6 +15,7 @@ import typer
 from . import __version__
 from .build import BuildResult
 from .errors import BuildFailed, ConfigError, Problem, SiteError, io_error
+from .progress import build_log
 from .release import build_site, check_site
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -106,9 +107,10 @@ def build(project: Path = ProjectOption,
           quiet: bool = QuietOption, debug: bool = DebugOption) -> None:
     """Run every query and check, render the site and publish it as a new version."""
     def action() -> None:
-        release = build_site(project, output, log=_logger(quiet), use_cache=not no_cache, label=label,
-                             git_branch=git_branch, strict=strict, pdf=pdf,
-                             debug=_logger(quiet) if debug else None)
+        with build_log(_is_quiet(quiet), _logger(quiet)) as log:
+            release = build_site(project, output, log=log, use_cache=not no_cache, label=label,
+                                 git_branch=git_branch, strict=strict, pdf=pdf,
+                                 debug=_logger(quiet) if debug else None)
         result = release.result
         _report_result(result, quiet)
         where = f"branch {git_branch}" if git_branch else str(release.output / "v" / release.record.id)
@@ -134,8 +136,9 @@ def check(project: Path = ProjectOption, quiet: bool = QuietOption, debug: bool 
           strict: bool = StrictOption) -> None:
     """Run sources, queries, checks and templates like a build; write nothing (the cache is only read)."""
     def action() -> None:
-        result = check_site(project, log=_logger(quiet), use_cache=not no_cache, strict=strict,
-                            debug=_logger(quiet) if debug else None)
+        with build_log(_is_quiet(quiet), _logger(quiet)) as log:
+            result = check_site(project, log=log, use_cache=not no_cache, strict=strict,
+                                debug=_logger(quiet) if debug else None)
         _report_result(result, quiet)
         typer.echo(_summary(result, "checked"))
     _run(action, debug)

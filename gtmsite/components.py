@@ -19,7 +19,17 @@ from markupsafe import Markup, escape
 
 from .columns import description_of, down_is_good_of, format_of, label_of, metric_of
 from .errors import SiteError
-from .formats import column_label, format_value, is_numeric_type
+from .formats import (
+    auto_format,
+    check_format,
+    column_format,
+    column_label,
+    compact_format,
+    format_value,
+    is_numeric_type,
+    is_rate,
+    script_format,
+)
 from .queries import QueryFailed, QueryResult
 
 EMBED_ROW_LIMIT = 5000
@@ -131,8 +141,9 @@ def sql_toggle(ctx: ComponentContext, result: QueryResult) -> str:
             f'<pre><code class="language-sql">{escape(result.sql)}</code></pre></details>')
 
 
-def cell(value: Any, fmt: str | None) -> Markup:
-    return escape(format_value(value, fmt))
+def cell(value: Any, fmt: str | Callable[[Any], str] | None) -> Markup:
+    """A value formatted by a `fmt` name, or by a column's own formatter (see formats.auto_format)."""
+    return escape(fmt(value) if callable(fmt) else format_value(value, fmt))
 
 
 @component("value")
@@ -146,6 +157,7 @@ def value(ctx: ComponentContext, q: Any, column: str, row: int = 0, fmt: str | N
         raise SiteError(f"row {row} is out of range: query '{result.name}' has {len(result.rows)} rows")
     raw = result.rows[row][index] if result.rows else None
     fmt = format_of(result, column, fmt)
+    check_format(fmt)
     down_is_good = down_is_good_of(result, column, down_is_good)
     ctx.state.kpis.append(Kpi("value", result.name, column, raw, fmt, label_of(result, column),
                               f"row {row}" if row else "", down_is_good, _metric_name(result, column)))
@@ -173,11 +185,14 @@ def glossary_link(ctx: ComponentContext, result: QueryResult, column: str) -> st
 
 
 @component("delta")
-def delta(ctx: ComponentContext, q: Any, column: str, fmt: str = "pct1", row: int = 0,
+def delta(ctx: ComponentContext, q: Any, column: str, fmt: str | None = None, row: int = 0,
           down_is_good: bool | None = None) -> str:
-    """A signed change, green when it is good news (a rise, or a fall with `down_is_good`, e.g. CAC)."""
+    """A signed change, green when it is good news (a rise, or a fall with `down_is_good`, e.g. CAC).
+    Its format: `fmt`, else the metric's, else the column's suffix (`change_usd0`), else pct1."""
     result = ctx.result(q, "delta")
     index = check_column(result, column)
+    fmt = column_format(column, fmt) or "pct1"  # a change, not the metric itself: its suffix, else pct1
+    check_format(fmt)
     raw = result.rows[row][index] if len(result.rows) > row else None
     return delta_html(as_number(raw, column, result), fmt, down_is_good=down_is_good_of(result, column, down_is_good))
 
@@ -214,7 +229,7 @@ _AGGREGATES: dict[str, Callable[[list], Any]] = {
 
 @component("big_value")
 def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None, title: str | None = None,
-              fmt: str | None = None, comparison: str | None = None, comparison_fmt: str = "pct1",
+              fmt: str | None = None, comparison: str | None = None, comparison_fmt: str | None = None,
               comparison_title: str | None = None, sparkline: str | None = None,
               down_is_good: bool | None = None) -> str:
     result = ctx.result(q, "big_value")
@@ -230,23 +245,31 @@ def big_value(ctx: ComponentContext, q: Any, value: str, agg: str | None = None,
                                   "first, last), or make the query return one row")
     raw = _AGGREGATES[agg or "first"](values)
     fmt = format_of(result, value, fmt)
+    check_format(fmt)
+    check_format(comparison_fmt)
     title = title or label_of(result, value)
     down_is_good = down_is_good_of(result, value, down_is_good)
     ctx.state.kpis.append(Kpi("big_value", result.name, value, raw, fmt, title, f"agg {agg}" if agg else "",
                               down_is_good, _metric_name(result, value)))
+    shown = cell(raw, fmt) if fmt or not isinstance(raw, (int, float, decimal.Decimal)) else \
+        escape(compact_format(raw))  # no format: compact (4.18M)
     parts = [f'<div class="gtm-big-value"><div class="gtm-bv-title"{_tooltip_attr(result, value)}>{escape(title)}'
              f'{glossary_link(ctx, result, value)}</div>',
-             f'<div class="gtm-bv-number">{cell(raw, fmt)}</div>']
+             f'<div class="gtm-bv-number">{shown}</div>']
     if comparison:
         check_column(result, comparison)
         require_numbers(result, comparison)
         previous = _AGGREGATES[agg or "first"](result.column(comparison))
         change = None
-        if previous not in (None, 0) and raw is not None:
+        points = comparison_fmt is None and is_rate(fmt)  # a rate's change is in points: 41.2% -> 40.0% is -1.2
+        if points and previous is not None and raw is not None:
+            change = (float(raw) - float(previous)) * 100
+        elif previous not in (None, 0) and raw is not None:
             change = (float(raw) - float(previous)) / abs(float(previous))
         label = comparison_title or f"vs {column_label(comparison).lower()}"
-        parts.append(f'<div class="gtm-bv-comparison">{delta_html(change, comparison_fmt, down_is_good=down_is_good)} '
-                     f'<span class="gtm-bv-label">{escape(label)}</span></div>')
+        html = delta_html(change, "num1", " points", down_is_good=down_is_good) if points else \
+            delta_html(change, comparison_fmt or "pct1", down_is_good=down_is_good)
+        parts.append(f'<div class="gtm-bv-comparison">{html} <span class="gtm-bv-label">{escape(label)}</span></div>')
     if sparkline:
         check_column(result, sparkline)
         parts.append(sparkline_svg(result.column(value)))
@@ -297,11 +320,17 @@ def table(ctx: ComponentContext, q: Any, columns: list[str] | None = None, fmt: 
     fmt = fmt or {}
     if not isinstance(fmt, dict):
         raise SiteError("fmt must map column names to formats, e.g. fmt={\"amount\": \"usd0\"}")
-    for column in fmt:
+    for column, name in fmt.items():
         check_column(result, column)
+        try:
+            check_format(name)
+        except SiteError as exc:
+            raise SiteError(f"fmt for column '{column}': {exc.message}") from None
     indexes = [result.columns.index(c) for c in shown]
     formats = [format_of(result, c, fmt.get(c)) for c in shown]
     numeric = [is_numeric_type(result.types[i]) for i in indexes]
+    formats = [f if f or not is_num else auto_format(result.column(c), c)
+               for c, f, is_num in zip(shown, formats, numeric)]
     rows = result.rows
     if len(rows) > EMBED_ROW_LIMIT:
         ctx.state.notes.append(f"table: query '{result.name}' returned {len(rows):,} rows; "
@@ -314,7 +343,9 @@ def table(ctx: ComponentContext, q: Any, columns: list[str] | None = None, fmt: 
     out = [f'<div class="gtm-table" {" ".join(attrs)}>']
     if title:
         out.append(f'<div class="gtm-table-title">{escape(title)}</div>')
-    out.append('<div class="gtm-table-scroll"><table><thead><tr>')
+    # A focusable, named region: a table wider than the screen scrolls sideways by keyboard too.
+    region = escape(title or f"Table of {column_label(result.name).lower()}")
+    out.append(f'<div class="gtm-table-scroll" tabindex="0" role="region" aria-label="{region}"><table><thead><tr>')
     for column, is_num in zip(shown, numeric):
         out.append(f'<th scope="col"{" class=num" if is_num else ""} data-column="{escape(column)}"'
                    f'{_tooltip_attr(result, column)}>{escape(label_of(result, column))}</th>')
@@ -338,7 +369,7 @@ def table(ctx: ComponentContext, q: Any, columns: list[str] | None = None, fmt: 
             if column in summed:
                 total = _AGGREGATES["sum"]([row[i] for row in result.rows])
                 kind = ' data-int=""' if _is_integer_type(result.types[i]) else ""
-                out.append(f'<td class="num" data-fmt="{escape(f or "")}"{kind}>{cell(total, f)}</td>')
+                out.append(f'<td class="num" data-fmt="{escape(script_format(f))}"{kind}>{cell(total, f)}</td>')
             else:
                 out.append(f'<td{" class=gtm-total-label" if n == 0 else ""}>{"Total" if n == 0 else ""}</td>')
         out.append("</tr></tfoot>")

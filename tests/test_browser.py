@@ -284,6 +284,16 @@ def _session(browser, **options) -> Iterator[Session]:
         context.close()
 
 
+ALL_LIVE = ("() => [...document.querySelectorAll('.gtm-chart')].every(f => f.classList.contains('gtm-live') &&"
+            " f.querySelector('.gtm-chart-live svg, .gtm-chart-live canvas'))")
+
+
+def wake_charts(page) -> None:
+    """Reach for every chart (as a pointer would) and wait until each is an interactive Vega view."""
+    page.eval_on_selector_all(".gtm-chart", "fs => fs.forEach(f => f.dispatchEvent(new PointerEvent('pointerenter')))")
+    page.wait_for_function(ALL_LIVE)
+
+
 def visit(session: Session, url: str):
     page = session.new_page()
     response = page.goto(url, wait_until="load")
@@ -301,13 +311,11 @@ def test_charts_become_interactive_vega_views(session: Session, versions: Versio
     for kind in ("gtm-line_chart", "gtm-bar_chart", "gtm-funnel_chart", "gtm-heatmap"):
         assert any(kind in k for k in kinds), (kind, kinds)
     assert charts.count() == 5
-    page.wait_for_function("() => [...document.querySelectorAll('.gtm-chart')].every(f =>"
-                           " f.classList.contains('gtm-live') && f.querySelector('.gtm-chart-live svg, "
-                           ".gtm-chart-live canvas'))")
+    wake_charts(page)
     for i in range(charts.count()):
         chart = charts.nth(i)
         assert chart.locator(".gtm-chart-live svg .role-mark").count() > 0
-        assert chart.locator(".gtm-chart-static").is_hidden()
+        assert chart.locator(".gtm-chart-static:not(.gtm-narrow)").is_hidden()
         box = chart.locator(".gtm-chart-live svg").first.bounding_box()
         assert box and box["width"] > 300 and box["height"] > 100, box
 
@@ -323,6 +331,7 @@ def test_charts_become_interactive_vega_views(session: Session, versions: Versio
 def test_dropdown_filters_its_chart(session: Session, versions: Versions) -> None:
     page = visit(session, versions.url + "latest/charts/")
     figure = page.locator('.gtm-chart[data-filter="ch"]')
+    wake_charts(page)
     page.wait_for_function("() => document.querySelector('.gtm-chart[data-filter=\"ch\"]')"
                            ".classList.contains('gtm-live')")
     bars = figure.locator(".gtm-chart-live .mark-rect path")
@@ -400,7 +409,7 @@ def test_theme_switch_toggles_and_persists(session: Session, versions: Versions)
     dark_bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert dark_bg != light_bg
     # The charts redraw for the dark theme without errors.
-    page.wait_for_function("() => document.querySelectorAll('.gtm-chart.gtm-live').length === 5")
+    wake_charts(page)
     page.reload(wait_until="load")
     assert html.get_attribute("data-theme") == "dark"
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == dark_bg
@@ -421,8 +430,7 @@ def test_theme_switch_toggles_and_persists(session: Session, versions: Versions)
 def test_phone_layout_never_scrolls_sideways(phone_session: Session, versions: Versions) -> None:
     for path in ("latest/", "latest/charts/", "latest/deals/"):
         page = visit(phone_session, versions.url + path)
-        page.wait_for_function("() => [...document.querySelectorAll('.gtm-chart')].every(f =>"
-                               " f.classList.contains('gtm-live'))")
+        wake_charts(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
     # KPI tiles two a row; wide tables scroll inside themselves.
     page = visit(phone_session, versions.url + "latest/")
@@ -441,14 +449,15 @@ def test_phone_layout_never_scrolls_sideways(phone_session: Session, versions: V
 
 def test_print_shows_every_row_and_the_static_charts(session: Session, versions: Versions) -> None:
     page = visit(session, versions.url + "latest/charts/")
-    page.wait_for_function("() => document.querySelectorAll('.gtm-chart.gtm-live').length === 5")
+    wake_charts(page)
     page.locator(".theme-switch").click()  # dark on screen must still print light
     page.emulate_media(media="print")
     assert page.locator(".topbar").is_hidden() and page.locator("#sidebar").is_hidden()
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"
     charts = page.locator(".gtm-chart")
     for i in range(charts.count()):
-        assert charts.nth(i).locator(".gtm-chart-static svg").is_visible()
+        assert charts.nth(i).locator(".gtm-chart-static:not(.gtm-narrow) svg").is_visible()
+        assert charts.nth(i).locator(".gtm-narrow").is_hidden()
         assert charts.nth(i).locator(".gtm-chart-live").is_hidden()
     page = visit(session, versions.url + "latest/deals/")
     page.emulate_media(media="print")
@@ -524,7 +533,7 @@ def test_changes_page_loads(session: Session, versions: Versions) -> None:
 
 def test_pages_read_without_javascript(nojs_session: Session, versions: Versions) -> None:
     page = visit(nojs_session, versions.url + "latest/charts/")
-    statics = page.locator(".gtm-chart-static svg")
+    statics = page.locator(".gtm-chart-static:not(.gtm-narrow) svg")
     assert statics.count() == 5
     for i in range(5):
         assert statics.nth(i).is_visible()

@@ -64,8 +64,11 @@ def test_every_chart_kind_has_a_static_svg_and_its_spec(built):
     found = figures(built)
     assert len(found) == len(CHARTS)
     for figure in found:
-        static = re.search(r'<div class="gtm-chart-static">(.*?)</div></div>', figure, re.S).group(1)
-        assert static.startswith("<svg") and "<!--gtm-svg" not in static
+        static = re.search(r'<div class="gtm-chart-static"[^>]*>(.*?)</div>', figure, re.S).group(1)
+        assert static.startswith("<svg") and "<!--gtm-svg" not in figure
+        narrow = re.search(r'<noscript class="gtm-narrow-src"><div class="gtm-chart-static gtm-narrow"[^>]*>(.*?)'
+                           r'</div></noscript>', figure, re.S).group(1)
+        assert narrow.startswith("<svg") and 'width="360"' in narrow
         assert spec_of(figure)["data"]["values"], "the interactive spec carries its rows"
 
 
@@ -155,6 +158,24 @@ def test_dropdown_lists_values_and_charts_follow_it(site):
     assert 'data-filter="ch"' in html and html.count('data-filter="ch"') == 2
 
 
+def test_monthly_tooltips_name_the_month(site):
+    project = site({"reports/index.md": """
+        # Months
+
+        ```sql q
+        select date_trunc('month', created_at)::date as month, sum(amount) as amount from deals group by 1 order by 1
+        ```
+
+        {{ line_chart(q, x="month", y="amount") }}
+
+        {{ bar_chart(q, x="month", y="amount") }}
+    """})
+    build_ok(project)
+    for figure in figures(page(project)):
+        tooltip = spec_of(figure)["encoding"]["tooltip"]
+        assert [t["format"] for t in tooltip if t["field"] == "month"] == ["%b %Y"]
+
+
 QUOTED = r'''# Quotes
 
 ```sql q
@@ -183,11 +204,11 @@ def test_columns_with_quotes_and_backslashes_can_be_charted(site):
     found = figures(page(project))
     assert len(found) == 6
     for figure in found:
-        static = re.search(r'<div class="gtm-chart-static">(.*?)</div></div>', figure, re.S).group(1)
+        static = re.search(r'<div class="gtm-chart-static"[^>]*>(<svg.*?</svg>)</div>', figure, re.S).group(1)
         assert static.startswith("<svg"), static[:200]
-    first = re.search(r'<div class="gtm-chart-static">(.*?)</div></div>', found[0], re.S).group(1)
+    first = re.search(r'<div class="gtm-chart-static"[^>]*>(<svg.*?</svg>)</div>', found[0], re.S).group(1)
     assert "It&#39;s" in first or "It's" in first  # the axis title
-    assert 'Say &quot;hi&quot;' in first
+    assert 'say "hi"' in first  # a name with a space is a title as written
     assert spec_of(found[0])["data"]["values"][0] == {"it's": "Acme", 'say "hi"': 1}
 
 

@@ -49,8 +49,8 @@ def test_query_prints_a_table(site):
         "channel      deals  amount",
         "-----------  -----  ------",
         "Organic          1     800",
-        "Paid Search      2    1600",
-        "Partner          1    2200",
+        "Paid Search      2   1,600",
+        "Partner          1   2,200",
         "(3 rows)",
     ]
 

@@ -124,7 +124,9 @@ def test_forecast_and_trend_layers_in_the_chart_and_its_static_svg(tmp_path):
     assert per_series == {(c, m) for c in ("Paid", "Organic") for m in ("2026-07-01", "2026-08-01")}
     assert "Dashed: forecast of the next 3 months (ETS(" in html and "dotted: linear trend" in html
     svg = re.findall(r"<svg.*?</svg>", html, re.S)
-    assert len(svg) == 2 and ">forecast</text>" in svg[0] and ">trend</text>" in svg[0]
+    assert len(svg) == 4  # each chart drawn wide and for phones (the phone drawing has the layers too)
+    assert ">forecast</text>" in svg[0] and ">trend</text>" in svg[0]
+    assert ">forecast</text>" in svg[1] and ">trend</text>" in svg[1]
     assert 'stroke-dasharray="6,4"' in svg[0] and 'stroke-dasharray="2,3"' in svg[0]  # the forecast and trend lines
 
 

@@ -173,7 +173,7 @@ def test_the_checks_page_names_the_page_of_each_templated_check_and_formats_numb
     checks_page = page(project, "/_checks/")
     rows = re.findall(r"<tr><td>.*?</tr>", checks_page)
     assert len(rows) == 2
-    assert "(max is 800.50)" in rows[0] and 'on page <a href="../channels/organic/">/channels/organic/</a>' in rows[0]
+    assert "(max is 800.5)" in rows[0] and 'on page <a href="../channels/organic/">/channels/organic/</a>' in rows[0]
     assert "(max is 1,200.12)" in rows[1] and "/channels/paid-search/</a>" in rows[1]
     assert "1200.123456" not in checks_page
 

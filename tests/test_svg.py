@@ -24,7 +24,7 @@ union all select 'Globex' || chr(11), 'Organic', 7
 
 
 def svg_of(html: str) -> list[str]:
-    return re.findall(r'<div class="gtm-chart-static">(.*?)</div></div>', html, re.S)
+    return re.findall(r'<div class="gtm-chart-static"[^>]*>(.*?)</div>', html, re.S)
 
 
 def test_control_characters_in_chart_data_are_drawn_not_fatal(site):

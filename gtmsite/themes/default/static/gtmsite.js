@@ -3,7 +3,7 @@
   "use strict";
   var root = document.documentElement;
 
-  // Light/dark switch: auto (system) -> dark -> light -> auto.
+  // Light/dark switch: auto (system) -> dark -> light -> auto. Its accessible name starts with what it shows.
   var switcher = document.querySelector(".theme-switch");
   if (switcher) {
     switcher.hidden = false;
@@ -20,6 +20,7 @@
       name.textContent = " " + text;
       switcher.appendChild(icon);
       switcher.appendChild(name);
+      switcher.setAttribute("aria-label", text + " theme (switch light/dark)");
       switcher.title = "Theme: " + text.toLowerCase() + " (click to switch)";
     };
     label();
@@ -32,15 +33,31 @@
     });
   }
 
-  // Phone navigation toggle.
+  // Phone navigation: a link to #sidebar that CSS opens without JavaScript; with it, a toggle that keeps the URL.
   var toggle = document.querySelector(".nav-toggle");
   if (toggle) {
-    toggle.hidden = false;
-    toggle.addEventListener("click", function () {
+    toggle.setAttribute("aria-expanded", "false");
+    toggle.addEventListener("click", function (event) {
+      event.preventDefault();
       var open = document.body.classList.toggle("nav-open");
       toggle.setAttribute("aria-expanded", String(open));
     });
+    var close = document.querySelector(".nav-close");
+    if (close) close.addEventListener("click", function (event) {
+      event.preventDefault();
+      document.body.classList.remove("nav-open");
+      toggle.setAttribute("aria-expanded", "false");
+      toggle.focus();
+    });
   }
+
+  // Markdown tables scroll sideways when wide: let the keyboard reach them too (without measuring them,
+  // which would force a layout of the whole page while it loads).
+  document.querySelectorAll(".report > table").forEach(function (table) {
+    table.tabIndex = 0;
+    table.setAttribute("role", "region");
+    table.setAttribute("aria-label", "Table");
+  });
 
   // Tables: sort by a header click, search, pagination.
   function cellValue(td) {
@@ -57,35 +74,63 @@
     return typeof a === "number" ? -1 : 1;
   }
   // Totals of the rows a search or a dropdown leaves visible, in the column's format (as formats.py writes it).
-  function grouped(n, decimals) {
-    return n.toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  function grouped(n, decimals) {  // Python's f"{n:,.{decimals}f}": rounds the exact binary value, as toFixed does
+    var parts = Math.abs(n).toFixed(decimals).split(".");
+    parts[0] = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return (n < 0 ? "-" : "") + parts.join(".");
+  }
+  function fixed(n, decimals) {  // formats.py _fixed: 1,234.50, never -0
+    var text = grouped(n, decimals);
+    return text.charAt(0) === "-" && !/[1-9]/.test(text) ? text.slice(1) : text;
   }
   function money(symbol, decimals) {
     return function (v) {
-      var text = grouped(Math.abs(v), decimals);
-      return (v < 0 && /[1-9]/.test(text) ? "-" : "") + symbol + text;
+      var text = fixed(v, decimals);
+      return text.charAt(0) === "-" ? "-" + symbol + text.slice(1) : symbol + text;
     };
   }
-  function scaled(symbol, divisor, suffix) {
+  var UNITS = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "k"], [1, ""]];
+  function inUnit(symbol, divisor, suffix, decimals) {  // formats.py _in_unit
     return function (v) {
-      var s = Math.abs(v) / divisor;
-      var text = s < 100 ? grouped(s, 1).replace(/\.0$/, "") : grouped(s, 0);
-      return (v < 0 ? "-" : "") + symbol + text + suffix;
+      var scaled = Math.abs(v) / divisor;
+      var places = decimals === null ? (scaled < 100 ? 1 : 0) : decimals;
+      if (v && Number(scaled.toFixed(places)) === 0) {
+        var smaller = [1, ""];
+        for (var i = 0; i < UNITS.length; i++) {
+          if (UNITS[i][0] < divisor && Math.abs(v) / UNITS[i][0] >= 0.95) { smaller = UNITS[i]; break; }
+        }
+        return smaller[0] < divisor ? inUnit(symbol, smaller[0], smaller[1], decimals)(v) : money(symbol, 2)(v);
+      }
+      var text = grouped(scaled, places);
+      if (decimals === null) text = text.replace(/\.0$/, "");
+      return (v < 0 && /[1-9]/.test(text) ? "-" : "") + symbol + text + suffix;
     };
   }
+  function compact(symbol) {  // formats.py _compact
+    return function (v) {
+      for (var i = 1; i < UNITS.length; i++) {
+        if (Math.abs(v) >= UNITS[i][0] * 0.9995 || UNITS[i][0] === 1) return inUnit(symbol, UNITS[i][0], UNITS[i][1], null)(v);
+      }
+      return inUnit(symbol, 1, "", null)(v);
+    };
+  }
+  function percent(decimals) { return function (v) { return fixed(v * 100, decimals) + "%"; }; }
+  function number(decimals) { return function (v) { return fixed(v, decimals); }; }
   var FORMATS = {
-    usd: money("$", 2), usd0: money("$", 0), usdk: scaled("$", 1e3, "k"), usdm: scaled("$", 1e6, "M"),
-    eur: money("\u20ac", 2), pct: function (v) { return grouped(v * 100, 0) + "%"; },
-    pct1: function (v) { return grouped(v * 100, 1) + "%"; }, num0: function (v) { return grouped(v, 0); },
-    num1: function (v) { return grouped(v, 1); }, num2: function (v) { return grouped(v, 2); },
-    numk: function (v) {
-      var steps = [[1e9, "B"], [1e6, "M"], [1e3, "k"]];
-      for (var i = 0; i < steps.length; i++) if (Math.abs(v) >= steps[i][0]) return scaled("", steps[i][0], steps[i][1])(v);
-      return scaled("", 1, "")(v);
-    }
+    usd: money("$", 2), usd0: money("$", 0), usdk: inUnit("$", 1e3, "k", null), usdm: inUnit("$", 1e6, "M", null),
+    eur: money("\u20ac", 2), pct: percent(0), pct1: percent(1), num0: number(0), num1: number(1), num2: number(2),
+    numk: compact("")
   };
+  // A column without a format is formatted by its magnitude (formats.py auto_format): "auto:divisor:places:unit".
+  function knownFormat(fmt) {
+    if (FORMATS[fmt]) return FORMATS[fmt];
+    var auto = /^auto:([0-9.e+]+):(\d+):(\w*)$/.exec(fmt || "");
+    if (!auto) return null;
+    var divisor = Number(auto[1]), places = Number(auto[2]), unit = auto[3];
+    return function (v) { return fixed(v / divisor, places) + unit; };
+  }
   function formatTotal(v, fmt, isInt) {
-    if (fmt) return FORMATS[fmt](v);
+    if (fmt) return knownFormat(fmt)(v);
     if (isInt) return Math.abs(v) >= 10000 ? grouped(v, 0) : String(v);
     if (Number.isInteger(v) && Math.abs(v) < 1e15) return grouped(v, 0);
     return Math.abs(v) >= 1 ? grouped(v, 2) : String(Number(v.toPrecision(4)));
@@ -98,7 +143,7 @@
     var all = foot.getAttribute("data-rows") || String(rows.length);
     var original = cells.map(function (td) { return td.textContent; });
     // A format only Python knows (a format spec such as ",.3f"): the totals stay those of all rows, and say so.
-    var exact = cells.every(function (td) { var f = td.getAttribute("data-fmt"); return !f || FORMATS[f]; });
+    var exact = cells.every(function (td) { var f = td.getAttribute("data-fmt"); return !f || knownFormat(f); });
     return function (shown, filtered) {
       cells.forEach(function (td, index) {
         if (!td.hasAttribute("data-fmt")) return;
@@ -202,15 +247,34 @@
   });
 })();
 
-// Charts: the static SVG is in the page; with JavaScript (and the site's own Vega bundle) each chart
-// becomes an interactive Vega view with tooltips. Dropdowns filter charts and tables in place.
+// Charts: the static SVG in the page is the chart. The Vega bundle (the site's own) loads only when a
+// reader reaches for a chart (pointer, focus, touch; or, once they scroll, a chart that comes into view
+// while the browser is idle), and only the charts reached become interactive Vega views with tooltips.
+// Dropdowns filter charts and tables in place.
 (function () {
   "use strict";
   var figures = Array.prototype.slice.call(document.querySelectorAll(".gtm-chart"));
+  var vegaMeta = document.querySelector('meta[name="gtm-vega"]');
+  var vegaUrl = vegaMeta ? vegaMeta.content : null;
   var inputs = {};
   document.querySelectorAll("select[data-input]").forEach(function (select) {
     inputs[select.getAttribute("data-input")] = select;
   });
+  var loading = null;
+  function loadVega() {
+    if (window.vegaEmbed) return Promise.resolve();
+    if (!vegaUrl) return Promise.reject(new Error("no Vega bundle on this page"));
+    if (!loading) {
+      loading = new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = vegaUrl;
+        script.onload = resolve;
+        script.onerror = function () { loading = null; reject(new Error("cannot load " + vegaUrl)); };
+        document.head.appendChild(script);
+      });
+    }
+    return loading;
+  }
 
   function dark() {
     var t = document.documentElement.dataset.theme;
@@ -262,15 +326,79 @@
       })
       .catch(function (error) { console.warn("gtmsite: chart stays static:", error); });
   }
-  figures.forEach(draw);
-  document.addEventListener("gtm-theme", function () { figures.forEach(draw); });
+  function activate(figure) {
+    if (figure._gtmActive) return;
+    figure._gtmActive = true;
+    loadVega().then(function () { draw(figure); }, function (error) {
+      figure._gtmActive = false;
+      console.warn("gtmsite: charts stay static:", error);
+    });
+  }
+  function redrawLive() { figures.forEach(function (f) { if (f._gtmActive) draw(f); }); }
+
+  // Narrow charts show their phone drawing (kept as text in a <noscript> until needed), put in place as
+  // each chart comes near the screen, so a phone lays out only the drawings it is about to show.
+  function narrowDrawing(figure) {
+    var source = figure.querySelector("noscript.gtm-narrow-src");
+    var view = figure.querySelector(".gtm-chart-view");
+    if (!source || !view || view.clientWidth > 510) return;
+    source.insertAdjacentHTML("afterend", source.textContent);
+    source.remove();
+  }
+  var near = "IntersectionObserver" in window ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (entry) {
+      if (entry.isIntersecting) { near.unobserve(entry.target); narrowDrawing(entry.target); }
+    });
+  }, { rootMargin: "800px 0px" }) : null;
+  function narrowDrawings() {
+    if (window.innerWidth >= 800) return;  // every chart is wider than 510px here
+    figures.forEach(function (figure) {
+      if (!figure.querySelector("noscript.gtm-narrow-src")) return;
+      if (near) near.observe(figure); else narrowDrawing(figure);
+    });
+  }
+  narrowDrawings();
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(narrowDrawings, 150);
+  });
+
+  figures.forEach(function (figure) {
+    var reach = function () { activate(figure); };
+    ["pointerenter", "focusin", "touchstart"].forEach(function (name) {
+      figure.addEventListener(name, reach, { once: true, passive: true });
+    });
+  });
+  if (figures.length && "IntersectionObserver" in window) {
+    var idle = window.requestIdleCallback || function (fn) { return setTimeout(fn, 200); };
+    var onScroll = function () {
+      window.removeEventListener("scroll", onScroll);
+      idle(function () {
+        var seen = new IntersectionObserver(function (entries) {
+          entries.forEach(function (entry) {
+            if (entry.isIntersecting) {
+              seen.unobserve(entry.target);
+              idle(function () { activate(entry.target); });
+            }
+          });
+        }, { rootMargin: "0px 0px -20% 0px" });
+        figures.forEach(function (f) { seen.observe(f); });
+      });
+    };
+    window.addEventListener("scroll", onScroll, { passive: true });
+  }
+  document.addEventListener("gtm-theme", redrawLive);
   if (window.matchMedia) {
     var query = window.matchMedia("(prefers-color-scheme: dark)");
-    if (query.addEventListener) query.addEventListener("change", function () { figures.forEach(draw); });
+    if (query.addEventListener) query.addEventListener("change", redrawLive);
   }
   Object.keys(inputs).forEach(function (name) {
     inputs[name].addEventListener("change", function () {
-      figures.forEach(function (f) { if (f.getAttribute("data-filter") === name) draw(f); });
+      figures.forEach(function (f) {
+        if (f.getAttribute("data-filter") !== name) return;
+        if (f._gtmActive) draw(f); else activate(f);
+      });
       document.querySelectorAll('.gtm-table[data-filter="' + name + '"]').forEach(function (box) {
         if (box._gtmFilter) box._gtmFilter(inputs[name].getAttribute("data-column"), inputs[name].value);
       });
@@ -357,7 +485,6 @@
   }
   function close() {
     list.hidden = true;
-    input.setAttribute("aria-expanded", "false");
   }
   // Pagefind's excerpt is escaped text with <mark> around the matches: rebuild it from text nodes only.
   function excerpt(html) {
@@ -396,7 +523,6 @@
     });
     if (items.length) list.appendChild(ul);
     list.hidden = false;
-    input.setAttribute("aria-expanded", "true");
   }
   function search() {
     var query = input.value.trim();
