@@ -239,6 +239,7 @@ def test_chart_arguments_are_bounded(site, call, message):
     assert line.startswith(f"reports/index.md:7: {message}"), line
 
 
+@pytest.mark.slow  # 6,000 categories drawn twice (desktop and phone): minutes on 2 cores
 def test_heights_worked_out_from_the_data_stay_bounded(site):
     project = site({"reports/index.md": "# B\n\n```sql q\nselect range::varchar as s, range as v from range(6000)\n"
                                         '```\n\n{{ bar_chart(q, x="s", y="v", horizontal=true) }}\n\n'
