@@ -59,6 +59,7 @@ class Forecast:
     lower: tuple[float, ...]
     upper: tuple[float, ...]
     method: str  # "ETS(A,Ad,N)"
+    unit: str  # the series' step: day, week, month, quarter, year or number
     level: int = LEVEL
 
 
@@ -89,11 +90,11 @@ def regular_step(periods: list[Any], what: str) -> Step:
         raise SiteError(f"{what}: x must be dates or numbers to forecast, got {periods[0]!r}")
     for unit in ("day", "week", "month", "quarter", "year"):
         step = Step(unit)
-        if all(_same_period(step.after(periods[i - 1], 1), periods[i]) for i in range(1, len(periods))):
+        if all(step.after(periods[i - 1], 1) == periods[i] for i in range(1, len(periods))):
             return step
     first = periods[0]
     guess = _guess_step(periods)
-    gap = next((i for i in range(1, len(periods)) if not _same_period(guess.after(periods[i - 1], 1), periods[i])), 1)
+    gap = next((i for i in range(1, len(periods)) if guess.after(periods[i - 1], 1) != periods[i]), 1)
     raise SiteError(f"{what} is not regular in time: {_show(periods[gap - 1])} is followed by {_show(periods[gap])} "
                     f"(expected {_show(guess.after(periods[gap - 1], 1))}, one {guess.unit} later; series starts "
                     f"{_show(first)}); fill the missing periods in SQL (e.g. with a calendar join) or aggregate "
@@ -108,10 +109,6 @@ def _guess_step(periods: list[dt.date]) -> Step:
         if median <= length * 1.4:
             return Step(unit)
     return Step("year")
-
-
-def _same_period(a: Any, b: Any) -> bool:
-    return a == b
 
 
 def _show(period: Any) -> str:
@@ -160,7 +157,7 @@ def forecast(periods: list[Any], values: list[float], horizon: int, what: str,
         numbers = _fit_ets(values, horizon, _SEASONS.get(step.unit))
         _store(cache, key, numbers)
     return Forecast(future, tuple(numbers["mean"]), tuple(numbers["lower"]), tuple(numbers["upper"]),
-                    numbers["method"])
+                    numbers["method"], step.unit)
 
 
 def _cached(cache: Path | None, key: str) -> dict | None:

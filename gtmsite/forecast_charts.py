@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SiteError
-from .forecast import LEVEL, Forecast, forecast, linear_trend, regular_step
+from .forecast import LEVEL, Forecast, forecast, linear_trend
 from .queries import QueryResult
 
 PART = "__part"
@@ -93,7 +93,8 @@ def project(spec: dict, records: list[dict], result: QueryResult, x: str, y: str
         layers += forecast_layers
         parts.append("forecast")
         first = next(iter(fc.values()))
-        unit = _unit_name(groups, horizon)
+        unit = _UNITS.get(first.unit, "periods")
+        unit = unit[:-1] if horizon == 1 else unit
         note.append(f"Dashed: forecast of the next {horizon} {unit} ({first.method}, {LEVEL}% interval shaded)")
         record = _record(result, x, y, series, groups, fc)
     if trend:
@@ -149,13 +150,6 @@ def _json(value: Any) -> Any:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return value
-
-
-def _unit_name(groups: dict, horizon: int) -> str:
-    xs = next(iter(groups.values()))[0]
-    unit = regular_step(xs, "x").unit
-    name = _UNITS.get(unit, "periods")
-    return name[:-1] if horizon == 1 else name
 
 
 def _forecast_layers(encoding: dict, groups: dict, fc: dict[Any, Forecast], x: str, y: str, series: str | None
@@ -227,5 +221,5 @@ def _record(result: QueryResult, x: str, y: str, series: str | None, groups: dic
     points = tuple(ForecastPoint(_json(p), _json(name), m, lo, hi) for name, f in fc.items()
                    for p, m, lo, hi in zip(f.periods, f.mean, f.lower, f.upper))
     actuals = tuple((_json(p), _json(name), v) for name, (xs, ys) in groups.items() for p, v in zip(xs, ys))
-    unit = regular_step(next(iter(groups.values()))[0], "x").unit
-    return ForecastRecord(result.name, x, y, series, next(iter(fc.values())).method, unit, points, actuals)
+    first = next(iter(fc.values()))
+    return ForecastRecord(result.name, x, y, series, first.method, first.unit, points, actuals)

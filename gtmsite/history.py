@@ -18,7 +18,6 @@ any change is unusual.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import json
 import statistics
 from collections.abc import Callable
@@ -189,14 +188,6 @@ def _show(value: float, fmt: str | None) -> str:
 
 def _percent(fraction: float) -> str:
     return f"{fraction * 100:.1f}%".replace(".0%", "%")
-
-
-def json_number(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return value
 
 
 @dataclass(frozen=True)
