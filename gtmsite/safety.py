@@ -47,6 +47,8 @@ _IGNORED = re.compile(r"[\x00-\x20\x7f-\x9f\u00ad\u200b-\u200f\u2028\u2029\ufeff
 
 def is_safe_url(url: str) -> bool:
     """Whether `url` may reach an href or src: http, https, mailto, or relative (no scheme)."""
+    if ":" not in url and "&" not in url:
+        return True  # no scheme, and no entity that could spell one: relative
     text = _IGNORED.sub("", html.unescape(html.unescape(url)))
     match = _SCHEME.match(text)
     if match is None:
@@ -63,7 +65,8 @@ URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "xlink:href",
                             "dynsrc", "icon", "usemap", "srcset", "imagesrcset"})
 # A quick look for anything that might need the full parse: a URL attribute, an SVG animation (which can set
 # an href), a <meta> (a refresh can load a URL).
-_CANDIDATE = re.compile(r"\b(" + "|".join(sorted(URL_ATTRIBUTES, key=len, reverse=True)) +
+_FIRST_LETTERS = "".join(sorted({name[0] for name in URL_ATTRIBUTES}))  # a quick test before the alternation
+_CANDIDATE = re.compile(r"\b(?=[" + _FIRST_LETTERS + r"])(" + "|".join(sorted(URL_ATTRIBUTES, key=len, reverse=True)) +
                         r")\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]*)|<(?:set|animate|meta)\b", re.I)
 
 

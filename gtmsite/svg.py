@@ -1,6 +1,7 @@
-"""Static SVGs of charts, rendered by vl-convert (no browser), cached by the spec's content hash.
+"""Static SVGs of charts: drawn by gtmsite itself for the standard shapes (drawing/), else rendered by
+vl-convert (no browser) and cached by the spec's content hash.
 
-Rendering is the expensive step of a build (tens of milliseconds a chart), so:
+Rendering with vl-convert is the expensive step of a build (tens of milliseconds a chart), so:
 - an SVG is rendered at most once per distinct spec, ever: the cache survives between builds;
 - uncached SVGs render in renderer processes, in parallel on larger builds (vl-convert serialises
   calls within one process).
@@ -18,6 +19,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from .drawing import draw
 from .errors import Problem
 from .files import read_cached, store_in_cache
 from .safety import safe_links
@@ -115,6 +117,7 @@ class SvgRenderer:
         self.rendered = 0
         self.cached = 0
         self._futures: dict[str, Future] = {}
+        self._rendering: list[Future] = []  # charts vl-convert is drawing
         self._lock = threading.Lock()
         self._renderers: _Renderers | None = None
 
@@ -135,22 +138,39 @@ class SvgRenderer:
         return self.cache_dir / key[:2] / f"{key}.svg" if self.cache_dir else None
 
     def request(self, key: str, spec: dict) -> Future:
-        """A future SVG for this spec; the same key is never rendered twice."""
+        """A future SVG for this spec, ready for a page (links made safe, slimmed); the same key is never
+        drawn twice."""
         with self._lock:
             future = self._futures.get(key)
             if future is not None:
                 return future
-            cached = self._cached(key)
-            if cached is not None:
-                future = Future()
-                future.set_result(cached)
+            future = Future()
+            drawn = draw(spec)  # the standard shapes, in this process: faster than reading the cache
+            if drawn is not None:
+                future.set_result(drawn)
+                self.rendered += 1
+            elif (cached := self._cached(key)) is not None:
+                future.set_result(page_ready(cached))
                 self.cached += 1
             else:
-                future = self._pool().submit(spec)
-                future.add_done_callback(lambda f, key=key: self._store(key, f))
+                rendering = self._pool().submit(spec)
+                self._rendering.append(rendering)
+                rendering.add_done_callback(lambda f, key=key, future=future: self._settle(key, f, future))
                 self.rendered += 1
             self._futures[key] = future
             return future
+
+    def _settle(self, key: str, rendering: Future, future: Future) -> None:
+        """vl-convert's SVG arrived: keep it in the cache as drawn, hand it on ready for a page."""
+        if rendering.cancelled():
+            future.cancel()
+        elif rendering.exception() is not None:
+            future.set_exception(rendering.exception())
+        else:
+            path = self._path(key)
+            if path is not None:
+                store_in_cache(path, rendering.result())
+            future.set_result(page_ready(rendering.result()))
 
     def _cached(self, key: str) -> str | None:
         """The cached SVG for a key, if its entry is intact (checksum) and is an SVG; else None (a miss)."""
@@ -168,15 +188,10 @@ class SvgRenderer:
         """The SVG for a requested key; raises the renderer's error (ValueError) or RendererCrashed."""
         return self._futures[key].result()
 
-    def _store(self, key: str, future: Future) -> None:
-        path = self._path(key)
-        if path is not None and not future.cancelled() and future.exception() is None:
-            store_in_cache(path, future.result())
-
     def close(self) -> None:
         """Done with this build: the charts it still waits for are not drawn (the renderers stay for the next)."""
-        for future in self._futures.values():
-            future.cancel()
+        for rendering in self._rendering:
+            rendering.cancel()
         self._renderers = None
 
 
@@ -192,11 +207,15 @@ def chart_problem(rel: str, call: tuple[int | None, str] | None, exc: BaseExcept
 _PLACEHOLDER = re.compile(r"<!--gtm-svg:([0-9a-f]{64})-->")
 
 
+def page_ready(svg: str) -> str:
+    """vl-convert's SVG as a page embeds it: slimmed, and a link a chart draws from its data (Vega-Lite's
+    `href` channel) kept only with a safe URL, as in the rest of the page."""
+    return slim_svg(safe_links(svg)[0])
+
+
 def fill_svgs(html: str, svgs: dict[str, str]) -> str:
-    """Put each chart's SVG in place of its placeholder (a link a chart draws from its data, Vega-Lite's
-    `href` channel, is kept only with a safe URL, as in the rest of the page)."""
-    return _PLACEHOLDER.sub(
-        lambda m: slim_svg(scoped_ids(safe_links(svgs[m.group(1)])[0], "c" + m.group(1)[:8])), html)
+    """Put each chart's SVG (page_ready) in place of its placeholder."""
+    return _PLACEHOLDER.sub(lambda m: scoped_ids(svgs[m.group(1)], "c" + m.group(1)[:8]), html)
 
 
 _REPEATED = re.compile(r' (?:font-family|role|aria-roledescription|aria-hidden|aria-label)="[^"]*"'
