@@ -108,7 +108,8 @@ def _close_renderers() -> None:
 
 
 class SvgRenderer:
-    """Hands out SVGs by key: from memory, from the disk cache, or rendered (in parallel) on demand."""
+    """Hands out SVGs by key: drawn here (drawing/), from memory, from the disk cache, or rendered by
+    vl-convert (in parallel) on demand."""
 
     def __init__(self, cache_dir: Path | None, workers: int, parallel: bool):
         self.cache_dir = cache_dir
@@ -139,26 +140,29 @@ class SvgRenderer:
 
     def request(self, key: str, spec: dict) -> Future:
         """A future SVG for this spec, ready for a page (links made safe, slimmed); the same key is never
-        drawn twice."""
+        drawn twice. Drawing happens outside the lock, so that other pages' requests do not wait on it."""
         with self._lock:
             future = self._futures.get(key)
             if future is not None:
                 return future
-            future = Future()
-            drawn = draw(spec)  # the standard shapes, in this process: faster than reading the cache
-            if drawn is not None:
-                future.set_result(drawn)
+            future = self._futures[key] = Future()
+        drawn = draw(spec)  # the standard shapes, in this process: faster than reading the cache
+        cached = self._cached(key) if drawn is None else None
+        with self._lock:
+            if drawn is not None or cached is None:
                 self.rendered += 1
-            elif (cached := self._cached(key)) is not None:
-                future.set_result(page_ready(cached))
-                self.cached += 1
             else:
-                rendering = self._pool().submit(spec)
+                self.cached += 1
+        if drawn is not None:
+            future.set_result(drawn)
+        elif cached is not None:
+            future.set_result(page_ready(cached))
+        else:
+            rendering = self._pool().submit(spec)
+            with self._lock:
                 self._rendering.append(rendering)
-                rendering.add_done_callback(lambda f, key=key, future=future: self._settle(key, f, future))
-                self.rendered += 1
-            self._futures[key] = future
-            return future
+            rendering.add_done_callback(lambda f: self._settle(key, f, future))
+        return future
 
     def _settle(self, key: str, rendering: Future, future: Future) -> None:
         """vl-convert's SVG arrived: keep it in the cache as drawn, hand it on ready for a page."""

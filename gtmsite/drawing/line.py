@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from ..chartstyle import CONFIG
@@ -119,38 +120,62 @@ def _points(values: list, x_field: str, y_field: str) -> list[tuple[float, float
     return out
 
 
+@dataclass(frozen=True)
+class _Chart:
+    """What the layout needs of the spec and its data, whatever the plot's size."""
+    points: list[tuple[float, float | None]]  # (ms since the epoch, value or None)
+    x_domain: tuple[float, float]
+    y_domain: tuple[float, float]  # niced, zero included
+    x_title: str | None
+    y_title: str | None
+    y_format: str | None
+    step: int  # months between ticks
+    radius: float  # of the points
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where everything goes in a plot of one size, and how far it sticks out of it."""
+    extents: tuple[int, int, int, int]  # left, top, right, bottom
+    x_ticks: list[float]
+    y_ticks: list[float]
+    x_labels: list[Label]
+    y_labels: list[Label]
+    x_title_y: float
+    y_title_x: float
+    points: list[tuple[float, float | None]]  # in pixels (empty when only measuring)
+
+
 def _draw(points: list[tuple[float, float | None]], x_title: str | None, y_title: str | None,
           y_format: str | None, step: int, size: float, width: int, height: int, padding: dict) -> str | None:
-    defined = [(x, y) for x, y in points if y is not None]
     xs = [x for x, _ in points]
-    x0, x1 = min(xs), max(xs)
-    if not defined or x0 == x1:
+    ys = [y for _, y in points if y is not None]
+    if not ys or min(xs) == max(xs):
         return None
-    ys = [y for _, y in defined]
     low, high = min(0, min(ys)), max(0, max(ys))
     if low == high:
         return None  # a flat zero line: Vega centres it; left to vl-convert
-    y0, y1 = nice(low, high)
-    radius = math.sqrt(size) / 2
-    # Vega's autosize "fit" resizes once: it lays the chart out at the requested size less the padding,
-    # measures what sticks out past the plot (labels, titles, points), shrinks the plot by that, and draws.
-    first = _layout(points, x0, x1, y0, y1, x_title, y_title, y_format, step, radius,
-                    width, height, draw=False)
+    chart = _Chart(points, (min(xs), max(xs)), nice(low, high), x_title, y_title, y_format, step,
+                   math.sqrt(size) / 2)
+    # Vega's autosize "fit" resizes once: it lays the chart out with the plot at the requested size,
+    # measures what sticks out past the plot (labels, titles, points), shrinks the plot by that and padding,
+    # and draws at that size (it does not measure again).
+    first = _layout(chart, width, height, draw=False)
     if first is None:
         return None
-    left, top, right, bottom = first["extents"]
+    left, top, right, bottom = first.extents
     plot_w = width - padding["left"] - padding["right"] - left - right
     plot_h = height - padding["top"] - padding["bottom"] - top - bottom
-    layout = _layout(points, x0, x1, y0, y1, x_title, y_title, y_format, step, radius, plot_w, plot_h) \
-        if plot_w > 0 and plot_h > 0 else None
+    layout = _layout(chart, plot_w, plot_h) if plot_w > 0 and plot_h > 0 else None
     if layout is None:
         return None
-    return _svg(layout, width, height, padding["left"] + left, padding["top"] + top, plot_w, plot_h, radius)
+    return _svg(chart, layout, width, height, padding["left"] + left, padding["top"] + top, plot_w, plot_h)
 
 
-def _layout(points, x0, x1, y0, y1, x_title, y_title, y_format, step, radius, plot_w, plot_h,
-            draw: bool = True) -> dict | None:
-    """Where everything goes in a plot of this size, and how far it sticks out (`draw`=False: only that)."""
+def _layout(chart: _Chart, plot_w: float, plot_h: float, draw: bool = True) -> _Layout | None:
+    """The chart laid out in a plot of this size (`draw`=False: enough to know how far it sticks out)."""
+    (x0, x1), (y0, y1) = chart.x_domain, chart.y_domain
+
     def sx(ms: float) -> float:  # d3's interpolation, operation for operation: the pixels round the same way
         t = (ms - x0) / (x1 - x0)
         return 0 * (1 - t) + plot_w * t
@@ -159,63 +184,58 @@ def _layout(points, x0, x1, y0, y1, x_title, y_title, y_format, step, radius, pl
         t = (value - y0) / (y1 - y0)
         return plot_h * (1 - t) + 0 * t
 
-    epoch = dt.datetime(1970, 1, 1)
-    start, stop = epoch + dt.timedelta(milliseconds=x0), epoch + dt.timedelta(milliseconds=x1)
-    months = utc_month_ticks(start, stop, step)
-    x_ticks = [sx((m - epoch).total_seconds() * 1000) for m in months]
     count = math.ceil(plot_h / 40)
-    if count <= 0:
-        return None
-    y_values = ticks(y0, y1, count)
-    fmt = number_format(y_format, y0, y1, count)
+    fmt = number_format(chart.y_format, y0, y1, count) if count > 0 else None
     if fmt is None:
         return None
+    epoch = dt.datetime(1970, 1, 1)
+    months = utc_month_ticks(epoch + dt.timedelta(milliseconds=x0), epoch + dt.timedelta(milliseconds=x1), chart.step)
+    x_ticks = [sx((m - epoch).total_seconds() * 1000) for m in months]
+    y_values = ticks(y0, y1, count)
     y_ticks = [sy(v) for v in y_values]
-    separation = _AXIS["labelSeparation"]
-    label_y = _TICK + _LABEL_PAD
+    separation, label_y = _AXIS["labelSeparation"], _TICK + _LABEL_PAD
     x_labels = without_overlaps(horizontal_labels(
         x_ticks, [truncated(month_label(m), _LABEL_SIZE, _LABEL_LIMIT) for m in months], label_y, _LABEL_SIZE,
         plot_w, flush=True), separation)
     y_labels = without_overlaps(vertical_labels(
         y_ticks, [truncated(fmt(v), _LABEL_SIZE, _LABEL_LIMIT) for v in y_values], -label_y, _LABEL_SIZE), separation)
-    x_labels_bottom = max((lb.bounds[3] for lb in x_labels if lb.visible), default=_TICK)
-    x_title_y = max(x_labels_bottom, _TICK) + _AXIS["titlePadding"]
-    y_labels_left = min((lb.bounds[0] for lb in y_labels if lb.visible), default=-_TICK)
-    y_title_x = min(y_labels_left, -_TICK) - _AXIS["titlePadding"]
+    x_title_y = max([_TICK] + [lb.bounds[3] for lb in x_labels if lb.visible]) + _AXIS["titlePadding"]
+    y_title_x = min([-_TICK] + [lb.bounds[0] for lb in y_labels if lb.visible]) - _AXIS["titlePadding"]
     # what sticks out of the plot: the labels shown (not those hidden as overlapping), titles, points, ticks
     boxes = [_shift(lb.bounds, 0, plot_h) for lb in x_labels if lb.visible]
     boxes += [lb.bounds for lb in y_labels if lb.visible]
-    if x_title:
-        boxes.append(_shift(text_bounds(plot_w / 2, x_title_y, x_title, _TITLE_SIZE, "center", "top"), 0, plot_h))
-    if y_title:
-        if text_width(y_title, _TITLE_SIZE) > plot_h:
+    if chart.x_title:
+        boxes.append(_shift(text_bounds(plot_w / 2, x_title_y, chart.x_title, _TITLE_SIZE, "center", "top"), 0,
+                            plot_h))
+    if chart.y_title:
+        if text_width(chart.y_title, _TITLE_SIZE) > plot_h:
             return None  # a title longer than its axis: Vega's bounds for it are not reproduced here
         boxes.append((y_title_x - _TITLE_SIZE, 0, y_title_x, 0))
-    ys = [y for _, y in points if y is not None]  # the points' extremes: the scales are monotonic
-    xs = [x for x, y in points if y is not None]
-    for px in (sx(min(xs)), sx(max(xs))):
-        for py in (sy(min(ys)), sy(max(ys))):
-            boxes.append((px - radius, py - radius, px + radius, py + radius))
-    boxes.append((-_TICK, 0, 0, plot_h))  # y ticks
-    boxes.append((0, plot_h, plot_w, plot_h + _TICK))  # x ticks
-    left = math.ceil(max(0.0, -min(b[0] for b in boxes)))
-    top = math.ceil(max(0.0, -min(b[1] for b in boxes)))
-    right = math.ceil(max(0.0, max(b[2] for b in boxes) - plot_w))
-    bottom = math.ceil(max(0.0, max(b[3] for b in boxes) - plot_h))
-    return {"extents": (left, top, right, bottom), "x_ticks": x_ticks, "y_ticks": y_ticks, "x_labels": x_labels,
-            "y_labels": y_labels, "x_title": x_title, "x_title_y": x_title_y, "y_title": y_title,
-            "y_title_x": y_title_x,
-            "points": [(sx(x), None if y is None else sy(y)) for x, y in points] if draw else []}
+    defined = [(x, y) for x, y in chart.points if y is not None]
+    r = chart.radius
+    for px in (sx(min(x for x, _ in defined)), sx(max(x for x, _ in defined))):  # the scales are monotonic:
+        for py in (sy(min(y for _, y in defined)), sy(max(y for _, y in defined))):  # the extremes suffice
+            boxes.append((px - r, py - r, px + r, py + r))
+    boxes += [(-_TICK, 0, 0, plot_h), (0, plot_h, plot_w, plot_h + _TICK)]  # the ticks
+    extents = (math.ceil(max(0.0, -min(b[0] for b in boxes))), math.ceil(max(0.0, -min(b[1] for b in boxes))),
+               math.ceil(max(0.0, max(b[2] for b in boxes) - plot_w)),
+               math.ceil(max(0.0, max(b[3] for b in boxes) - plot_h)))
+    points = [(sx(x), None if y is None else sy(y)) for x, y in chart.points] if draw else []
+    return _Layout(extents, x_ticks, y_ticks, x_labels, y_labels, x_title_y, y_title_x, points)
 
 
 def _shift(box: tuple[float, float, float, float], dx: float, dy: float) -> tuple[float, float, float, float]:
     return box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy
 
 
-_GRID = 'stroke="#e3e6ec" stroke-width="1" opacity="1"/>'
+_GRID = f'stroke="{_AXIS["gridColor"]}" stroke-width="1" opacity="1"/>'
 _RULE = f'stroke="{_AXIS["tickColor"]}" stroke-width="1" opacity="1"/>'
 _ANCHOR = {"left": "start", "center": "middle", "right": "end"}
-_GROUP_END = '</g><path class="foreground" d="" pointer-events="none" display="none"/></g></g>'
+_AXIS_START = ('<g class="mark-group role-axis"><g transform="translate(0.5,{})">'
+               '<path class="background" d="M0,0h0v0h0Z" pointer-events="none"/><g>')
+_AXIS_END = '</g><path class="foreground" d="" pointer-events="none" display="none"/></g></g>'
+_TITLE = (f'font-size="{_TITLE_SIZE}px" font-weight="{_AXIS["titleFontWeight"]}" fill="{_AXIS["titleColor"]}" '
+          'opacity="1"')
 
 
 def _label(lb: Label) -> str:
@@ -225,66 +245,56 @@ def _label(lb: Label) -> str:
                         f'fill="{_AXIS["labelColor"]}" opacity="{1 if lb.visible else 0}"')
 
 
-def _svg(layout: dict, width: int, height: int, dx: int, dy: int, w: float, h: float, radius: float) -> str:
+def _grid(origin_y: str, lines: list[str]) -> str:
+    """One axis's grid lines, in a group of their own as Vega-Lite makes them."""
+    return (_AXIS_START.format(origin_y) + '<g class="mark-rule role-axis-grid" pointer-events="none">'
+            + "".join(lines) + "</g>" + _AXIS_END)
+
+
+def _axis(origin_y: str, ticks: list[str], labels: list[Label], domain: str, title: str | None,
+          title_transform: str) -> str:
+    """One axis: its ticks, labels, domain line and title."""
+    title_group = ('<g class="mark-text role-axis-title" pointer-events="none">'
+                   + text_element(title, f'text-anchor="middle" transform="{title_transform}" {_TITLE}')
+                   + "</g>") if title else ""
+    return (_AXIS_START.format(origin_y) + '<g class="mark-rule role-axis-tick" pointer-events="none">'
+            + "".join(ticks) + '</g><g class="mark-text role-axis-label" pointer-events="none">'
+            + "".join(map(_label, labels)) + '</g><g class="mark-rule role-axis-domain" pointer-events="none">'
+            + domain + "</g>" + title_group + _AXIS_END)
+
+
+def _svg(chart: _Chart, layout: _Layout, width: int, height: int, dx: int, dy: int, w: float, h: float) -> str:
     color = CONFIG["mark"]["color"]
-    title_attrs = (f'font-size="{_TITLE_SIZE}px" font-weight="{_AXIS["titleFontWeight"]}" '
-                   f'fill="{_AXIS["titleColor"]}" opacity="1"')
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" version="1.1" '
-           f'class="marks" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
-           f'<g fill="none" stroke-miterlimit="10" transform="translate({dx},{dy})">'
-           f'<g class="mark-group role-frame root"><g transform="translate(0,0)">'
-           f'<path class="background" d="M0,0h{number(w)}v{number(h)}h-{number(w)}Z"/><g>']
-    axis_open = '<g class="mark-group role-axis"><g transform="translate({},{})">' \
-                '<path class="background" d="M0,0h0v0h0Z" pointer-events="none"/><g>'
-    out.append(axis_open.format("0.5", coordinate(h + 0.5)))
-    out.append('<g class="mark-rule role-axis-grid" pointer-events="none">')
-    out += [f'<line transform="translate({js_round(x)},{number(-h)})" x2="0" y2="{number(h)}" {_GRID}'
-            for x in layout["x_ticks"]]
-    out.append('</g>' + _GROUP_END)
-    out.append(axis_open.format("0.5", "0.5"))
-    out.append('<g class="mark-rule role-axis-grid" pointer-events="none">')
-    out += [f'<line transform="translate(0,{js_round(y)})" x2="{number(w)}" y2="0" {_GRID}' for y in layout["y_ticks"]]
-    out.append('</g>' + _GROUP_END)
-    # the x axis: ticks, labels, domain, title
-    out.append(axis_open.format("0.5", coordinate(h + 0.5)))
-    out.append('<g class="mark-rule role-axis-tick" pointer-events="none">')
-    out += [f'<line transform="translate({js_round(x)},0)" x2="0" y2="{_TICK}" {_RULE}' for x in layout["x_ticks"]]
-    out.append('</g><g class="mark-text role-axis-label" pointer-events="none">')
-    out += [_label(lb) for lb in layout["x_labels"]]
-    out.append(f'</g><g class="mark-rule role-axis-domain" pointer-events="none">'
-               f'<line transform="translate(0,0)" x2="{number(w)}" y2="0" {_RULE}</g>')
-    if layout["x_title"]:
-        ty = layout["x_title_y"] + baseline_offset("top", _TITLE_SIZE)
-        out.append('<g class="mark-text role-axis-title" pointer-events="none">' + text_element(
-            layout["x_title"],
-            f'text-anchor="middle" transform="translate({coordinate(w / 2)},{coordinate(ty)})" {title_attrs}')
-            + '</g>')
-    out.append(_GROUP_END)
-    # the y axis
-    out.append(axis_open.format("0.5", "0.5"))
-    out.append('<g class="mark-rule role-axis-tick" pointer-events="none">')
-    out += [f'<line transform="translate(0,{js_round(y)})" x2="-{_TICK}" y2="0" {_RULE}' for y in layout["y_ticks"]]
-    out.append('</g><g class="mark-text role-axis-label" pointer-events="none">')
-    out += [_label(lb) for lb in layout["y_labels"]]
-    out.append(f'</g><g class="mark-rule role-axis-domain" pointer-events="none">'
-               f'<line transform="translate(0,{number(h)})" x2="0" y2="{number(-h)}" {_RULE}</g>')
-    if layout["y_title"]:
-        out.append('<g class="mark-text role-axis-title" pointer-events="none">' + text_element(
-            layout["y_title"],
-            f'text-anchor="middle" transform="translate({coordinate(layout["y_title_x"])},{coordinate(h / 2)}) '
-            f'rotate(-90) translate(0,{baseline_offset("bottom", _TITLE_SIZE)})" {title_attrs}') + '</g>')
-    out.append(_GROUP_END)
-    # the marks: the line (sorted by x, broken where y is missing), then a point per defined row
-    out.append(f'<g class="mark-line role-mark layer_0_marks"><path d="{_line_path(layout["points"])}" '
-               f'stroke="{color}" stroke-width="{CONFIG["line"]["strokeWidth"]}" stroke-linecap="round" '
-               f'stroke-linejoin="round"/></g>')
-    r = coordinate(round(radius, 3))
+    bottom = coordinate(h + 0.5)
+    x_title_y = layout.x_title_y + baseline_offset("top", _TITLE_SIZE)
+    r = coordinate(round(chart.radius, 3))
     circle = f'M{r},0A{r},{r},0,1,1,-{r},0A{r},{r},0,1,1,{r},0'
-    out.append('<g class="mark-symbol role-mark layer_1_marks">')
-    out += [f'<path transform="translate({coordinate(x)},{coordinate(y)})" d="{circle}" fill="{color}" '
-            f'stroke-width="2" opacity="1"/>' for x, y in layout["points"] if y is not None]
-    out.append('</g></g></g></g></g></svg>')
-    return "".join(out)
+    return "".join([
+        f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" version="1.1" '
+        f'class="marks" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+        f'<g fill="none" stroke-miterlimit="10" transform="translate({dx},{dy})">'
+        f'<g class="mark-group role-frame root"><g transform="translate(0,0)">'
+        f'<path class="background" d="M0,0h{number(w)}v{number(h)}h-{number(w)}Z"/><g>',
+        _grid(bottom, [f'<line transform="translate({js_round(x)},{number(-h)})" x2="0" y2="{number(h)}" {_GRID}'
+                       for x in layout.x_ticks]),
+        _grid("0.5", [f'<line transform="translate(0,{js_round(y)})" x2="{number(w)}" y2="0" {_GRID}'
+                      for y in layout.y_ticks]),
+        _axis(bottom, [f'<line transform="translate({js_round(x)},0)" x2="0" y2="{_TICK}" {_RULE}'
+                       for x in layout.x_ticks], layout.x_labels,
+              f'<line transform="translate(0,0)" x2="{number(w)}" y2="0" {_RULE}', chart.x_title,
+              f"translate({coordinate(w / 2)},{coordinate(x_title_y)})"),
+        _axis("0.5", [f'<line transform="translate(0,{js_round(y)})" x2="-{_TICK}" y2="0" {_RULE}'
+                      for y in layout.y_ticks], layout.y_labels,
+              f'<line transform="translate(0,{number(h)})" x2="0" y2="{number(-h)}" {_RULE}', chart.y_title,
+              f"translate({coordinate(layout.y_title_x)},{coordinate(h / 2)}) rotate(-90) "
+              f"translate(0,{baseline_offset('bottom', _TITLE_SIZE)})"),
+        # the marks: the line (sorted by x, broken where y is missing), then a point per defined row
+        f'<g class="mark-line role-mark layer_0_marks"><path d="{_line_path(layout.points)}" '
+        f'stroke="{color}" stroke-width="{CONFIG["line"]["strokeWidth"]}" stroke-linecap="round" '
+        f'stroke-linejoin="round"/></g><g class="mark-symbol role-mark layer_1_marks">',
+        *(f'<path transform="translate({coordinate(x)},{coordinate(y)})" d="{circle}" fill="{color}" '
+          f'stroke-width="2" opacity="1"/>' for x, y in layout.points if y is not None),
+        '</g></g></g></g></g></svg>'])
 
 
 def _line_path(points: list[tuple[float, float | None]]) -> str:
