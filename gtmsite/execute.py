@@ -31,7 +31,6 @@ from .reports import Query, Report
 from .site import Page
 from .sources import Database, Fingerprints, SourceSet
 from .sqltext import parameter_names, quote_ident, quote_table
-from .versions import result_digest
 
 Log = Callable[[str], None]
 
@@ -195,13 +194,14 @@ class QueryRunner:
         return on_page(data, page)
 
     def run_page(self, report: Report, params: dict[str, Any], queries: tuple[Query, ...] | None = None,
-                 done: Mapping[str, QueryResult] | None = None) -> PageData:
-        """Run a page's queries (or those of `queries`, the others being `done`) and its checks; cache them."""
+                 done: Mapping[str, QueryResult] | None = None, store: bool = True) -> PageData:
+        """Run a page's queries (or those of `queries`, the others being `done`) and its checks; cache
+        them (`store`) unless that failed."""
         results, checks, problems = self.run_page_queries(report, params, self.page_checks(report), queries)
         if done:
             merged = {**done, **results}
             results = {q.name: merged[q.name] for q in report.queries if q.name in merged}
-        if not problems:
+        if store and not problems:
             self.cache.put(self.results_key(report, params), (results, [(c.passed, c.detail) for c in checks]))
         return PageData(results, tuple(checks), tuple(problems), False)
 
@@ -246,42 +246,45 @@ class QueryRunner:
     # -- a templated report: its queries once for all pages -------------------------------------
 
     def templated(self, pages: list[Page]) -> tuple[dict[str, PageData], list[Snapshot], frozenset[str]]:
-        """The results of a templated report's pages: from the cache, or its queries run once for all the
-        pages the cache does not answer. In a version, each batched query's rows for all pages also go to
-        one Parquet snapshot (with the parameter column)."""
+        """The results of a templated report's pages: from the cache (one entry for all the pages), or its
+        queries run once for all the pages. In a version, each batched query's rows for all pages also go
+        to one Parquet snapshot (with the parameter column)."""
         report = pages[0].report
         assert report is not None
-        data: dict[str, PageData] = {}
-        missing = []
-        for page in pages:
-            cached = self.cached_page(report, page.params)
-            if cached is None:
-                missing.append(page)
-            else:
-                data[page.url] = cached
-        if not missing and not self.snapshots:
-            return data, [], frozenset()
-        plan = plan_batch(report, self.scratch())
-        if not missing:
+        key = self.templated_key(report, pages)
+        cached = self.cache.get(key, count=len(pages))
+        if cached is not None:
+            checks = self.page_checks(report)
+            data = {page.url: PageData(results, tuple(CheckResult(c, passed, detail)
+                                                      for c, (passed, detail) in zip(checks, check_values)), (), True)
+                    for page, (results, check_values) in zip(pages, cached)}
+            if not self.snapshots:
+                return data, [], frozenset()
+            plan = plan_batch(report, self.scratch())
             linked = self.earlier_snapshots(report, plan.batched, pages)
             if linked is not None:
                 return data, linked, frozenset(q.name for q in plan.batched if parameter_names(q.sql))
+        plan = plan_batch(report, self.scratch())
         for name, reason in plan.reasons:
             self.debug(f"{report.rel}: query '{name}' runs once per page: {reason}")
-        ran = pages if self.snapshots else missing
-        batched, snapshots = self.run_batched(report, plan.batched, ran)
-        index = {page.url: i for i, page in enumerate(ran)}
+        batched, snapshots = self.run_batched(report, plan.batched, pages)
         single = tuple(q for q in report.queries if q.name not in batched)
-        for page in missing:
-            done = {name: per_page[index[page.url]] for name, per_page in batched.items()}
-            if single:
-                data[page.url] = self.run_page(report, page.params, single, done)
-                continue
-            results = {q.name: done[q.name] for q in report.queries}
-            self.cache.put(self.results_key(report, page.params), (results, []))
-            data[page.url] = PageData(results, (), (), False)
+        data = {}
+        for i, page in enumerate(pages):
+            done = {name: per_page[i] for name, per_page in batched.items()}
+            data[page.url] = self.run_page(report, page.params, single, done, store=False) if single \
+                else PageData({q.name: done[q.name] for q in report.queries})
+        if not any(d.problems for d in data.values()):
+            self.cache.put(key, [(d.results, [(c.passed, c.detail) for c in d.checks]) for d in data.values()])
         bulk = frozenset(s.rel.rsplit("/", 1)[-1].removesuffix(".parquet") for s in snapshots)
         return data, snapshots, bulk
+
+    def templated_key(self, report: Report, pages: list[Page]) -> str:
+        """The cache key of the results of a templated report's pages: one entry for all of them."""
+        page_checks = self.page_checks(report)
+        clock = self.now.isoformat(timespec="minutes") if any(c.kind == "freshness" for c in page_checks) else ""
+        return ResultCache.key("templated", self.page_fingerprint(report), [(q.name, q.sql) for q in report.queries],
+                               [c.text for c in page_checks], [sorted(p.params.items()) for p in pages], clock)
 
     def run_batched(self, report: Report, queries: tuple[Query, ...], pages: list[Page]
                     ) -> tuple[dict[str, list[QueryResult]], list[Snapshot]]:
@@ -382,7 +385,7 @@ def content_key(base: str, data: PageData) -> str:
     they read: a new row that changes one account's results changes that account's page only."""
     digest = hashlib.sha256(base.encode())
     for name, result in sorted(data.results.items()):
-        digest.update(f"\0{name}\0{result.failed}\0{result_digest(result.columns, result.types, result.rows)}".encode())
+        digest.update(f"\0{name}\0{result.failed}\0{result.digest}".encode())
     for check in data.checks:
         digest.update(f"\0{check.passed}\0{check.detail}".encode())
     return digest.hexdigest()[:24]

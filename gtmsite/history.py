@@ -20,8 +20,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -84,13 +85,36 @@ def tables_json(measures: dict[str, Measure]) -> dict[str, dict]:
     return {name: {"rows": m.rows, "totals": m.totals} for name, m in sorted(measures.items())}
 
 
-def load_history(output: Path, versions: list[dict], depth: int = HISTORY_DEPTH) -> list[PastVersion]:
-    """The newest `depth` published versions' measures, newest first (read-only)."""
-    past = []
-    for entry in versions[:depth]:
-        folder = output / "v" / entry["id"]
-        past.append(PastVersion(entry["id"], read_manifest(folder), _read_tables(folder)))
-    return past
+class History(Sequence["PastVersion"]):
+    """The newest published versions' measures, newest first (read-only), read the first time they are
+    looked at: most builds have no history check and no forecast, and a 10,000-page site's manifests take
+    seconds to read."""
+
+    def __init__(self, output: Path, versions: list[dict], depth: int = HISTORY_DEPTH,
+                 newest: dict[str, PageSummary] | None = None):
+        """`newest`: the newest version's pages, when the caller has read them already."""
+        self._output, self._entries, self._newest = output, versions[:depth], newest
+
+    @cached_property
+    def _past(self) -> list[PastVersion]:
+        past = []
+        for i, entry in enumerate(self._entries):
+            folder = self._output / "v" / entry["id"]
+            pages = self._newest if i == 0 and self._newest is not None else read_manifest(folder)
+            past.append(PastVersion(entry["id"], pages, _read_tables(folder)))
+        return past
+
+    def __len__(self) -> int:
+        return len(self._past)
+
+    def __getitem__(self, index):  # noqa: ANN001, ANN204 - as a list's
+        return self._past[index]
+
+
+def load_history(output: Path, versions: list[dict], depth: int = HISTORY_DEPTH,
+                 newest: dict[str, PageSummary] | None = None) -> History:
+    """The newest `depth` published versions' measures, newest first (read when first looked at)."""
+    return History(output, versions, depth, newest)
 
 
 def _read_tables(folder: Path) -> dict[str, Measure]:
@@ -105,7 +129,7 @@ def _read_tables(folder: Path) -> dict[str, Measure]:
     return out
 
 
-def past_measures(history: list[PastVersion], page_url: str | None, target: str) -> list[tuple[str, Measure]]:
+def past_measures(history: Sequence[PastVersion], page_url: str | None, target: str) -> list[tuple[str, Measure]]:
     """The measures of one result (a page's query, or a source table) in earlier versions, newest first."""
     out = []
     for version in history:
@@ -120,7 +144,7 @@ def past_measures(history: list[PastVersion], page_url: str | None, target: str)
 
 
 def evaluate_history(check: Check, current: Measure, past: list[tuple[str, Measure]],
-                     history: list[PastVersion], page: str = "") -> CheckResult:
+                     history: Sequence[PastVersion], page: str = "") -> CheckResult:
     """A history check's result. `past` is this result's measures in earlier versions, newest first."""
     if check.kind == "anomaly":
         return _anomaly(check, current, past, page)
@@ -198,7 +222,7 @@ class HistoryOutcome:
 
 
 def run_history_checks(result: Any, site_checks: list[Check], tables: set[str], cursor: Callable[[], Any],
-                       history: list[PastVersion]) -> HistoryOutcome:
+                       history: Sequence[PastVersion]) -> HistoryOutcome:
     """Every history check of the build (`result`: a BuildResult): those on a page's queries per page,
     those on source tables (from reports and `[[checks]]`) once. `cursor()` gives a DuckDB cursor on the
     sources, asked for only when a table is measured (loading the sources is what an unchanged build skips)."""
@@ -288,12 +312,12 @@ class Calibration:
         return (self.actual - self.forecast) / abs(self.forecast) if self.forecast else None
 
 
-def forecast_vs_actual(current: dict[str, PageSummary], history: list[PastVersion]) -> list[Calibration]:
+def forecast_vs_actual(current: dict[str, PageSummary], history: Sequence[PastVersion]) -> list[Calibration]:
     """For each chart forecast, the periods that became actual since the previous version, each next to
     the newest earlier forecast made for it."""
     from .formats import column_label
 
-    if not history:
+    if not any(page.forecasts for page in current.values()) or not history:
         return []
     rows: list[Calibration] = []
     for url, page in sorted(current.items()):
@@ -325,7 +349,7 @@ def _same_chart(page: PageSummary | None, record: dict) -> dict | None:
                 None)
 
 
-def _earlier_forecast(history: list[PastVersion], url: str, record: dict, x: Any, series: Any
+def _earlier_forecast(history: Sequence[PastVersion], url: str, record: dict, x: Any, series: Any
                       ) -> tuple[str, dict] | None:
     for version in history:
         earlier = _same_chart(version.pages.get(url), record)

@@ -14,7 +14,7 @@ from .errors import SiteError, io_error
 from .files import cache_writable, replace_file
 from .queries import QueryResult
 from .sqltext import quote_ident
-from .versions import csv_text, result_digest
+from .versions import csv_text
 
 MAX_NAME = 255  # bytes in one file or folder name (ext4, APFS, NTFS...)
 
@@ -27,6 +27,7 @@ class Writer:
         self.root = root
         self.atomic = atomic
         self._written: set[str] = set()
+        self._folders: set[str] = set()  # made already: a big site writes thousands of files per folder
         self._lock = threading.Lock()
 
     def _claim(self, rel: str) -> Path | None:
@@ -52,7 +53,7 @@ class Writer:
             if self.atomic:
                 replace_file(path, data)
                 return
-            path.parent.mkdir(parents=True, exist_ok=True)
+            self._make_folder(path)
             path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
         except OSError as exc:
             raise io_error(exc, "writing", path) from None
@@ -62,6 +63,13 @@ class Writer:
         path = self._claim(rel)
         if path is None:
             return
+        try:
+            self._make_folder(path)
+            if not self.atomic:
+                os.link(source, path)  # a fresh folder (staging): nothing to replace, in one system call
+                return
+        except OSError:
+            pass  # already there, or another file system: link or copy beside it, then replace
         tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,14 +85,21 @@ class Writer:
                 tmp.unlink(missing_ok=True)
             raise io_error(exc, "writing", path) from None
 
-    @property
-    def files(self) -> set[str]:
-        return set(self._written)
+    def _make_folder(self, path: Path) -> None:
+        folder = os.path.dirname(path)
+        if folder not in self._folders:
+            try:
+                os.mkdir(folder)
+            except FileExistsError:
+                pass
+            except FileNotFoundError:
+                os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
 
 
 def parquet_from_table(result: QueryResult, table: str, folder: Path, con: duckdb.DuckDBPyConnection) -> None:
     """Write a result that is still a (temp) table in DuckDB to the Parquet cache: no round trip."""
-    path = folder / f"{result_digest(result.columns, result.types, result.rows)}.parquet"
+    path = folder / f"{result.digest}.parquet"
     if intact_parquet(path) or not cache_writable():
         return
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.parquet")
@@ -101,7 +116,7 @@ def parquet_from_table(result: QueryResult, table: str, folder: Path, con: duckd
 def parquet_of(result: QueryResult, folder: Path, con: duckdb.DuckDBPyConnection) -> Path | None:
     """A query result as a Parquet file in `folder`, named by the result's content (so made once).
     The rows go through a CSV file and are cast back to the query's own column types."""
-    digest = result_digest(result.columns, result.types, result.rows)
+    digest = result.digest
     path = folder / f"{digest}.parquet"
     if intact_parquet(path):
         return path

@@ -198,8 +198,20 @@ def _point_latest(output: Path, version_id: str) -> None:
 def _linked_copy(output: Path, version_id: str) -> Path:
     """A hard-linked copy of `v/<id>/` in a hidden folder beside `latest/` (tidy() removes a stray one)."""
     fresh = new_folder(output, ".latest-") / "site"
-    shutil.copytree(output / "v" / version_id, fresh, copy_function=_link_or_copy)
+    _link_tree(output / "v" / version_id, fresh)
     return fresh
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Copy a folder as hard links (copies where linking fails), with one system call per file: for a
+    site of 10,000 pages, `shutil.copytree` spends seconds on what it does not need (stat, copystat)."""
+    os.mkdir(target)
+    with os.scandir(source) as entries:
+        for entry in entries:
+            if entry.is_dir():
+                _link_tree(Path(entry.path), target / entry.name)
+            else:
+                _link_or_copy(entry.path, str(target / entry.name))
 
 
 def _swap_latest(output: Path, fresh: Path) -> None:

@@ -10,6 +10,7 @@ import hashlib
 import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,14 @@ class Row:
         return f"Row({self.as_dict()!r})"
 
 
+def result_digest(columns: tuple, types: tuple, rows: tuple) -> str:
+    digest = hashlib.sha256()
+    digest.update(repr((columns, types)).encode())
+    for row in rows:
+        digest.update(repr(row).encode())
+    return digest.hexdigest()[:16]
+
+
 @dataclass(frozen=True, eq=False)
 class QueryResult:
     """What a ```sql NAME fence gives to Jinja and to components."""
@@ -91,6 +100,11 @@ class QueryResult:
 
     def __iter__(self) -> Iterator[Row]:
         return (Row(self, values) for values in self.rows)
+
+    @cached_property
+    def digest(self) -> str:
+        """The content's hash (names, types, rows): computed once, and kept with the result in the cache."""
+        return result_digest(self.columns, self.types, self.rows)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -231,7 +245,9 @@ class ResultCache:
             digest.update(b"\0")
         return digest.hexdigest()
 
-    def get(self, key: str) -> Any | None:
+    def get(self, key: str, count: int = 1) -> Any | None:
+        """The value stored under `key`, or None; `count`: how many results it holds (one per page), for
+        the build summary's count of cached results."""
         if self.folder is None:
             return None
         data = read_cached(self.folder / key[:2] / key)  # checksummed: a damaged entry is a miss
@@ -242,7 +258,7 @@ class ResultCache:
         if value is None:
             self.misses += 1
             return None
-        self.hits += 1
+        self.hits += count
         return value
 
     def put(self, key: str, value: Any) -> None:

@@ -11,7 +11,7 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -49,7 +49,6 @@ from .versions import (
     manifest_json,
     next_version_id,
     read_manifest,
-    result_digest,
 )
 
 
@@ -176,7 +175,7 @@ def check_output_folder(target: Path, option: str) -> None:
                           "site.toml" if option.startswith("[") else "")
 
 
-def with_history_checks(builder: Builder, result: BuildResult, history: list[PastVersion]
+def with_history_checks(builder: Builder, result: BuildResult, history: Sequence[PastVersion]
                         ) -> tuple[BuildResult, dict]:
     """The build's result with its history checks (`change < 20%`, `anomaly`) judged against earlier
     versions, and the source tables' measures for this version's manifest."""
@@ -227,7 +226,7 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             raise
         index = None
         try:
-            history = load_history(target, versions)
+            history = load_history(target, versions, newest=before if previous else None)
             result, tables = with_history_checks(builder, builder.run(), history)
             result = _successful(result, strict)
             if config.search:
@@ -295,7 +294,7 @@ def page_summaries(result: BuildResult, definitions: Definitions | None = None) 
         if outcome.reused is not None:
             summaries.append(outcome.reused)
             continue
-        queries = {name: QuerySummary(len(r.rows), list(r.columns), result_digest(r.columns, r.types, r.rows),
+        queries = {name: QuerySummary(len(r.rows), list(r.columns), r.digest,
                                       column_totals(r))
                    for name, r in outcome.results.items() if not r.failed}
         report = outcome.page.report

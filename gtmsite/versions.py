@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import json
 import re
@@ -70,14 +69,6 @@ class VersionRecord:
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # table -> fetched_at, rows, hash (SPEC 4)
     metrics: dict[str, str] = field(default_factory=dict)  # metric name -> definition hash
     queries: dict[str, str] = field(default_factory=dict)  # "reports/x.md#query" -> definition hash
-
-
-def result_digest(columns: tuple, types: tuple, rows: tuple) -> str:
-    digest = hashlib.sha256()
-    digest.update(repr((columns, types)).encode())
-    for row in rows:
-        digest.update(repr(row).encode())
-    return digest.hexdigest()[:16]
 
 
 def json_safe(value: Any) -> Any:

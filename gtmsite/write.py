@@ -5,6 +5,7 @@ the build's one Writer; or, for a page whose key did not change, the previous ve
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -54,11 +55,9 @@ class SiteOutput:
         if summary is None or summary.key != key or not source.is_file():
             return None
         self.writer.link(page.output_path, source)
-        data = folder / "_data" / page.data_key
-        if page.report is not None and data.is_dir():
-            for item in sorted(data.iterdir()):
-                if item.is_file():
-                    self.writer.link(f"_data/{page.data_key}/{item.name}", item)
+        if page.report is not None:
+            for name, item in _files_in(folder / "_data" / page.data_key):
+                self.writer.link(f"_data/{page.data_key}/{name}", item)
         return summary
 
     def write_html(self, page: Page, html: str) -> Problem | None:
@@ -105,3 +104,12 @@ class SiteOutput:
         for asset in self.theme.assets:
             if self.writer.root is None or not (self.writer.root / "_assets" / asset.hashed).exists():
                 self.writer.write(f"_assets/{asset.hashed}", asset.path.read_bytes(), immutable=True)
+
+
+def _files_in(folder: Path) -> list[tuple[str, Path]]:
+    """(name, path) of the files in a folder, by name; none when there is no such folder."""
+    try:
+        with os.scandir(folder) as entries:
+            return sorted((e.name, Path(e.path)) for e in entries if e.is_file(follow_symlinks=False))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
