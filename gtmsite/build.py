@@ -1,11 +1,13 @@
 """`gtmsite build` and `gtmsite check` as a straight line of stages that pass frozen values:
 
     plan (plan.py: pages, navigation, keys) -> execute (execute.py: queries, checks, cache; templated
-    reports batched) -> render (pages.py: HTML; svg.py: charts) -> write (write.py: files, data, assets)
+    reports batched) -> each page (makepages.py): render (pages.py: HTML; drawing/ and svg.py: charts)
+    -> write (write.py: files, data, assets) -> PageOutcome
 
-Pages stream through render and write as their results arrive (in parallel), so memory holds what is
-in flight, not the whole site. Nothing is published unless the whole site built without errors: pages
-are written to a staging folder that `publish` moves into place.
+Pages stream through render and write as their results arrive (in threads, or in worker processes for
+a big templated report), so memory holds what is in flight, not the whole site. Nothing is published
+unless the whole site built without errors: pages are written to a staging folder that `publish` moves
+into place.
 """
 
 from __future__ import annotations
@@ -16,27 +18,26 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import progress
 from .checks import CheckResult
-from .components import Kpi
 from .config import Config
 from .errors import Problem, per_page
-from .execute import Executed, PageData, QueryRunner, content_key, execute_batched
+from .execute import Executed, QueryRunner, execute_batched
+from .makepages import PageMaker, PageOutcome
 from .metricfences import checked_catalog, compile_fences, glossary
 from .metrics import MetricCatalog, read_metrics
 from .output import Writer
 from .pages import PageRenderer
 from .plan import KeyInputs, Plan, plan_site
-from .queries import QueryResult, ResultCache
+from .queries import ResultCache
 from .reports import Report
 from .site import NavItem, Page
 from .sources import Database, SourceSet, discover_sources, fingerprints
-from .svg import SvgRenderer, chart_problem, fill_svgs
+from .svg import SvgRenderer
 from .theme import Theme, load_theme
 from .versions import PageSummary
 from .warehouse import FetchPolicy
@@ -47,24 +48,6 @@ Log = Callable[[str], None]
 
 def _quiet(_: str) -> None:
     return None
-
-
-@dataclass
-class PageOutcome:
-    page: Page
-    problems: list[Problem] = field(default_factory=list)
-    pending_html: str = ""  # the page, waiting for its charts' SVGs
-    charts: dict[str, Future] = field(default_factory=dict)
-    chart_calls: dict[str, tuple[int | None, str]] = field(default_factory=dict)  # hash -> (line, component)
-    checks: list[CheckResult] = field(default_factory=list)
-    kpis: list[Kpi] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    results: dict[str, QueryResult] = field(default_factory=dict)
-    forecasts: list[Any] = field(default_factory=list)  # the ForecastRecords of the page's charts
-    cached: bool = False
-    warnings: list[Problem] = field(default_factory=list)
-    key: str = ""  # the page's inputs and its own results (see execute.content_key)
-    reused: PageSummary | None = None  # the previous version's page, linked instead of rendered again
 
 
 @dataclass
@@ -131,12 +114,13 @@ class Builder:
                  versioned: bool = False, database: Database | None = None,
                  select_pages: Callable[[list[Page], tuple[NavItem, ...]], list[Page]] | None = None,
                  previous: tuple[Path, dict[str, PageSummary]] | None = None, debug: Log = _quiet,
-                 fetch: FetchPolicy | None = None):
+                 fetch: FetchPolicy | None = None, processes: bool = True):
         """`database` lets the preview server keep the loaded sources between rebuilds; `select_pages`
         lets it rebuild only the pages whose inputs changed; `previous` (a version's folder and its pages)
         lets a build link the pages whose inputs did not change instead of rendering them again; `debug`
         hears how queries run; `fetch` says which stored results of external source queries to use (the
-        preview keeps them between rebuilds)."""
+        preview keeps them between rebuilds); `processes`: a big site's pages may be made in worker processes
+        (the preview, a server with threads of its own, makes them in threads)."""
         self.config = config
         self.writer = writer
         self.log = log
@@ -148,6 +132,7 @@ class Builder:
         self.fingerprint = self.prints.site
         db = database if database is not None and database.sources == self.sources else Database(config, self.sources)
         self.select_pages = select_pages
+        self.processes = processes
         self.keys: dict[str, str] = {}
         self.cache = ResultCache(self.cache_dir("results"))
         self.theme: Theme = load_theme(config)
@@ -156,7 +141,6 @@ class Builder:
         self.output = SiteOutput(writer, config, self.theme, versioned, previous, self.runner.scratch)
         self.svg: SvgRenderer | None = None
         self.renderer: PageRenderer | None = None
-        self._charts_lock = threading.Lock()
         self.warnings: list[Problem] = []  # not of one page (e.g. a `pages:` query with no rows)
         self.catalog = MetricCatalog()
 
@@ -214,7 +198,8 @@ class Builder:
         all_checks = list(executed.table_checks) + [c for o in outcomes for c in o.checks]
         return BuildResult(self.config, pages, outcomes, all_checks, notes, self.fingerprint,
                            time.perf_counter() - started, self.queries_run, self.cache.hits,
-                           self.svg.rendered, self.svg.cached, problems, self.warnings)
+                           self.svg.rendered + sum(o.charts_drawn for o in outcomes), self.svg.cached, problems,
+                           self.warnings)
 
     def compile_metrics(self, reports: list[Report]) -> tuple[list[Report], list[Problem]]:
         """Read sources/metrics.yml (kept as `self.catalog`) and compile the reports' `metrics` fences to SQL."""
@@ -224,24 +209,16 @@ class Builder:
         return reports, problems + fence_problems
 
     def build_pages(self, plan: Plan, chosen: list[Page], executed: Executed) -> list[PageOutcome]:
-        """Build the `chosen` pages (all of them, except in the preview) with the whole site's navigation:
-        each page's results (batched ones from `executed`, or its own queries), then render and write."""
+        """Make the `chosen` pages (all of them, except in the preview) with the whole site's navigation
+        (makepages.py), then the theme's assets and the pages the site makes itself."""
         self.renderer = PageRenderer(self.config, self.theme, plan.nav, plan.by_url, self.versioned, self.now,
                                      self.output.vega_url, self.cache_dir("theme"), self.cache_dir("forecasts"),
                                      self.catalog)
-        workers = max(1, self.config.worker_count)
+        assert self.svg is not None
+        maker = PageMaker(plan, executed, self.runner, self.renderer, self.output, self.svg)
         progress = Progress(len(chosen), self.log)
-
-        def one(page: Page) -> PageOutcome:
-            return progress.tick(self.build_page(page, plan, executed))
-
-        if workers == 1 or len(chosen) < 4:
-            outcomes = [one(p) for p in chosen]
-        else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                outcomes = list(pool.map(one, chosen))
-        for outcome in outcomes:
-            self.write_page_with_charts(outcome)  # those whose charts were not all drawn yet
+        outcomes = maker.make_all(chosen, max(1, self.config.worker_count), progress.tick,
+                                  processes=self.processes)
         self.output.write_assets()
         home = self.config.base_url + ("latest/" if self.versioned else "")
         self.render_extra("/404.html", "Page not found", "404.html", base_href=home)
@@ -249,70 +226,6 @@ class Builder:
             self.render_extra("/_metrics/", "Metrics", "metrics.html",
                               glossary=glossary(self.catalog, plan.by_url.values()))
         return outcomes
-
-    def build_page(self, page: Page, plan: Plan, executed: Executed) -> PageOutcome:
-        """One page through execute (unless batched already), render and write; or linked unchanged."""
-        outcome = PageOutcome(page, key=plan.keys.get(page.url, ""))
-        data: PageData | None = None
-        if page.report is not None:
-            data = executed.pages.get(page.url) or self.runner.page_data(page)
-            outcome.results, outcome.checks = dict(data.results), list(data.checks)
-            outcome.problems, outcome.cached = list(data.problems), data.cached
-            outcome.key = content_key(plan.base_keys[page.url], data)
-        if not outcome.problems:
-            outcome.reused = self.output.link_previous(page, outcome.key)
-            if outcome.reused is not None:
-                return outcome
-        assert self.renderer is not None and self.svg is not None
-        rendered = self.renderer.render(page, data, plan.compiled)
-        outcome.problems += rendered.problems
-        outcome.warnings += rendered.warnings
-        outcome.kpis, outcome.notes = list(rendered.kpis), list(rendered.notes)
-        outcome.forecasts = list(rendered.forecasts)
-        outcome.chart_calls = dict(rendered.chart_calls)
-        if data is not None:
-            self.output.write_data(page, data.results, executed.bulk.get(page.rel, frozenset()))
-        if outcome.problems:
-            return outcome
-        outcome.pending_html = rendered.html
-        if rendered.charts:
-            outcome.charts = {key: self.svg.request(key, spec) for key, spec in rendered.charts.items()}
-            for future in list(outcome.charts.values()):  # written as soon as its last chart is drawn
-                future.add_done_callback(lambda _, outcome=outcome: self.write_when_drawn(outcome))
-            return outcome
-        self.write_html(outcome, rendered.html)
-        return outcome
-
-    def write_when_drawn(self, outcome: PageOutcome) -> None:
-        """Write a page once all its charts are drawn, so that a big build holds only the pages whose charts
-        are still being drawn, not every page until the end."""
-        with self._charts_lock:
-            if not outcome.charts or not all(f.done() for f in outcome.charts.values()):
-                return
-            charts, outcome.charts = outcome.charts, {}
-        self.write_page_with_charts(outcome, charts)
-
-    def write_page_with_charts(self, outcome: PageOutcome, charts: dict[str, Future] | None = None) -> None:
-        assert self.svg is not None
-        if charts is None:
-            with self._charts_lock:
-                charts, outcome.charts = outcome.charts, {}
-            if not charts:
-                return  # written already
-        svgs = {}
-        for key in charts:
-            try:
-                svgs[key] = self.svg.svg(key)
-            except Exception as exc:  # noqa: BLE001 - a chart vl-convert cannot draw is the user's spec
-                outcome.problems.append(chart_problem(outcome.page.rel, outcome.chart_calls.get(key), exc))
-                svgs[key] = '<p class="gtm-error">This chart could not be drawn.</p>'
-        self.write_html(outcome, fill_svgs(outcome.pending_html, svgs))
-
-    def write_html(self, outcome: PageOutcome, html: str) -> None:
-        problem = self.output.write_html(outcome.page, html)
-        if problem is not None:
-            outcome.problems.append(problem)
-        outcome.pending_html = ""
 
     def render_extra(self, url: str, title: str, template: str, **variables: Any) -> None:
         """A page the site makes itself (what changed, checks, 404), in the theme, at `url`."""
@@ -335,10 +248,9 @@ class Progress:
         self.lock = threading.Lock()
         progress.start_pages(log, total)
 
-    def tick(self, outcome: PageOutcome) -> PageOutcome:
+    def tick(self) -> None:
         with self.lock:
             self.done += 1
             if self.step and self.done % self.step == 0 and self.done < self.total:
                 self.log(f"built {self.done}/{self.total} pages")
             progress.page_done(self.log)
-        return outcome

@@ -74,7 +74,7 @@ class Preview:
         config = load_config(self.project)
         ensure_cache_folder(self.project / config.cache_dir)
         builder = Builder(config, Writer(self.site_dir, atomic=True), self.log, use_cache=True,
-                          fetch=FetchPolicy(reuse_stored=self.fetched, log=self.log))
+                          fetch=FetchPolicy(reuse_stored=self.fetched, log=self.log), processes=False)
         self.fetched = True
         if self.database is not None and builder.fingerprint == self.fingerprint and \
                 self.database.sources == builder.sources:

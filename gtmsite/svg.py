@@ -1,5 +1,5 @@
-"""Static SVGs of charts: drawn by gtmsite itself for the standard shapes (drawing/), else rendered by
-vl-convert (no browser) and cached by the spec's content hash.
+"""Static SVGs of the charts that gtmsite does not draw itself (drawing/ draws the standard shapes):
+rendered by vl-convert (no browser) and cached by the spec's content hash.
 
 Rendering with vl-convert is the expensive step of a build (tens of milliseconds a chart), so:
 - an SVG is rendered at most once per distinct spec, ever: the cache survives between builds;
@@ -19,7 +19,6 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from .drawing import draw
 from .errors import Problem
 from .files import read_cached, store_in_cache
 from .safety import safe_links
@@ -140,22 +139,19 @@ class SvgRenderer:
 
     def request(self, key: str, spec: dict) -> Future:
         """A future SVG for this spec, ready for a page (links made safe, slimmed); the same key is never
-        drawn twice. Drawing happens outside the lock, so that other pages' requests do not wait on it."""
+        drawn twice. The cache is read outside the lock, so that other pages' requests do not wait on it."""
         with self._lock:
             future = self._futures.get(key)
             if future is not None:
                 return future
             future = self._futures[key] = Future()
-        drawn = draw(spec)  # the standard shapes, in this process: faster than reading the cache
-        cached = self._cached(key) if drawn is None else None
+        cached = self._cached(key)
         with self._lock:
-            if drawn is not None or cached is None:
+            if cached is None:
                 self.rendered += 1
             else:
                 self.cached += 1
-        if drawn is not None:
-            future.set_result(drawn)
-        elif cached is not None:
+        if cached is not None:
             future.set_result(page_ready(cached))
         else:
             rendering = self._pool().submit(spec)

@@ -14,8 +14,8 @@ import duckdb
 
 from .config import Config
 from .errors import Problem, SiteError
-from .execute import Snapshot
-from .output import Writer, parquet_of
+from .execute import Executed, Snapshot
+from .output import Writer, intact_parquet, parquet_of
 from .queries import QueryResult
 from .site import Page
 from .svg import vega_bundle
@@ -84,7 +84,22 @@ class SiteOutput:
         """The result as Parquet in the cache (made once per distinct result), to link into the version."""
         if self.writer.root is None:
             return None
+        made = self.parquet_cache / f"{result.digest}.parquet"
+        if intact_parquet(made):  # no DuckDB connection needed (a worker process has none)
+            return made
         return parquet_of(result, self.parquet_cache, self.scratch())
+
+    def make_parquet_files(self, executed: Executed, pages: Iterable[Page]) -> None:
+        """Make (or find in the cache) the Parquet file of each of these pages' results that is not in a
+        bulk snapshot, ahead of `write_data`: it then only links them, which worker processes can do."""
+        if not self.versioned or self.writer.root is None:
+            return
+        for page in pages:
+            bulk = executed.bulk.get(page.rel, frozenset())
+            data = executed.pages.get(page.url)
+            for name, result in data.results.items() if data is not None else ():
+                if not result.failed and name not in bulk:
+                    self.parquet_file(result)
 
     def link_snapshots(self, snapshots: Iterable[Snapshot]) -> None:
         for snapshot in snapshots:
