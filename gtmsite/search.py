@@ -52,14 +52,16 @@ class SearchIndex:
 
 
 def pages_to_index(folder: Path) -> list[IndexedPage]:
-    """The version's pages: every `index.html` outside the folders the site keeps for itself."""
-    pages = []
-    for path in sorted(folder.rglob("index.html"), key=lambda p: p.parent.relative_to(folder).parts):
-        rel = path.parent.relative_to(folder)
-        if rel.parts and rel.parts[0].startswith("_") and rel.parts[0] not in _INDEXED_OWN:
-            continue
-        pages.append(IndexedPage("/" + "".join(f"{p}/" for p in rel.parts), path))
-    return pages
+    """The version's pages: every `index.html` outside the folders the site keeps for itself (which are
+    not even listed: `_data/` holds several files a page)."""
+    found = []
+    for root, folders, files in os.walk(folder):
+        rel = Path(root).relative_to(folder)
+        if not rel.parts:
+            folders[:] = [f for f in folders if not f.startswith("_") or f in _INDEXED_OWN]
+        if "index.html" in files:
+            found.append((rel.parts, IndexedPage("/" + "".join(f"{p}/" for p in rel.parts), Path(root) / "index.html")))
+    return [page for _, page in sorted(found, key=lambda item: item[0])]
 
 
 def fingerprint(pages: list[IndexedPage]) -> str:

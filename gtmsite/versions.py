@@ -145,10 +145,18 @@ def next_version_id(existing: set[str], when: dt.datetime, label: str = "") -> s
 
 def manifest_json(pages: list[PageSummary], record: VersionRecord, tables: dict | None = None) -> str:
     """The version's manifest; `tables` holds the measures of source tables named by history checks."""
-    data = {"version": asdict(record), "pages": [asdict(p) for p in pages]}
+    data = {"version": asdict(record), "pages": [_page_json(p) for p in pages]}
     if tables:
         data["tables"] = tables
-    return json.dumps(data, indent=1, default=str)
+    return json.dumps(data, default=str)  # not indented: JSON's C encoder, seconds faster on 10,000 pages
+
+
+def _page_json(page: PageSummary) -> dict[str, Any]:
+    """A page's summary as JSON (what `asdict` gives, without its deep copies)."""
+    return {"url": page.url, "title": page.title,
+            "queries": {name: {"rows": q.rows, "columns": q.columns, "digest": q.digest, "totals": q.totals}
+                        for name, q in page.queries.items()},
+            "kpis": [asdict(k) for k in page.kpis], "key": page.key, "forecasts": page.forecasts}
 
 
 def read_manifest(version_dir: Path) -> dict[str, PageSummary]:
