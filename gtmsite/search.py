@@ -7,23 +7,34 @@ ships its own binary in the `pagefind[bin]` wheel: nothing is downloaded at run 
 `_pagefind/pagefind.js` (and the index chunks it needs) only when someone types in the search box.
 
 When no page changed since the previous version (every page file is the same), the previous index is
-linked instead of made again.
+linked instead of made again. A big site's index is split into shards by a hash of each page's URL, and
+only the shards with a changed page are made again; the search box merges the shards when it loads.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
+import threading
 import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SiteError
+from .files import replace_file
 
 INDEX_DIR = "_pagefind"
 FINGERPRINT_FILE = "gtmsite-pages.sha256"
+BUNDLES_FILE = "gtmsite-bundles.json"  # the bundles the search box loads: ["_pagefind/"] or one per shard
+# Past this many pages, the index is split into shards, each made again only when one of its pages changed
+# (Pagefind indexes a site as a whole, about 1 ms a page: 10 s for 10,000 pages).
+SHARD_PAGES = 500
+_LINKED = ".gtmsite-search"  # in the staging folder while indexing: each shard's pages, linked
 # Folders starting with "_" are the site's own (_changes, _checks, _data, ...): not searched, except the
 # metrics glossary.
 _INDEXED_OWN = ("_metrics",)
@@ -82,49 +93,135 @@ def start_index(folder: Path, previous: Path | None = None) -> IndexJob:
     return IndexJob(folder, previous)
 
 
+def shard_count(pages: int) -> int:
+    """How many indexes a version's pages are split into: a power of two, so that the count (and so which
+    shard a page is in) changes only when the site doubles or halves."""
+    count = 1
+    while pages > count * SHARD_PAGES:
+        count *= 2
+    return count
+
+
+def shards_of(pages: list[IndexedPage]) -> list[tuple[str, list[IndexedPage]]]:
+    """(bundle folder, its pages): one index for a site of up to SHARD_PAGES pages, else one per shard of the
+    pages, a page's shard chosen by a hash of its URL (so a changed page re-indexes its shard only)."""
+    count = shard_count(len(pages))
+    if count == 1:
+        return [(INDEX_DIR, pages)]
+    groups: list[list[IndexedPage]] = [[] for _ in range(count)]
+    for page in pages:
+        groups[zlib.crc32(page.url.encode()) % count].append(page)
+    return [(f"{INDEX_DIR}/shard-{i}", group) for i, group in enumerate(groups) if group]
+
+
 class IndexJob:
+    """The version's search index: Pagefind run on each shard whose pages changed (at most one run per core
+    at a time), the other shards linked from the previous version; `_pagefind/gtmsite-bundles.json` lists
+    the bundles the search box loads (the first) and merges (the others)."""
+
     def __init__(self, folder: Path, previous: Path | None):
-        self.target = folder / INDEX_DIR
-        self.pages = pages_to_index(folder)
-        self.prints = fingerprint(self.pages)
+        self.folder = folder
         self.started = time.perf_counter()
-        self.process: subprocess.Popen | None = None
-        old = previous / INDEX_DIR if previous is not None else None
-        self.reused = old is not None and _read(old / FINGERPRINT_FILE) == self.prints
-        if self.reused:
-            shutil.copytree(old, self.target, copy_function=_link_or_copy)
-            return
-        command = [str(_pagefind()), "--site", str(folder), "--output-path", str(self.target), "--root-selector",
-                   "main", "--glob", GLOB, "--silent"]
-        for selector in EXCLUDE_SELECTORS:
-            command += ["--exclude-selectors", selector]
+        pages = pages_to_index(folder)
+        self.pages = len(pages)
+        self._lock = threading.Lock()
+        self._running: list[subprocess.Popen] = []
+        self._cancelled = False
+        self.shards = [_Shard(folder, name, group, previous) for name, group in shards_of(pages)]
+        self.reused = all(shard.reused for shard in self.shards)
+        stale = [shard for shard in self.shards if not shard.reused]
+        self._pool = ThreadPoolExecutor(max(1, min(len(stale), os.cpu_count() or 1))) if stale else None
+        self._made = {shard.name: self._pool.submit(self._index, shard) for shard in stale} if self._pool else {}
+
+    def _index(self, shard: _Shard) -> bool:
+        """Run Pagefind on one shard; whether it made an index (not when none of its pages has any text)."""
+        with self._lock:
+            if self._cancelled:
+                return False
+            process = shard.start()
+            self._running.append(process)
         try:
-            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        except OSError as exc:
-            raise SiteError(f"search index: Pagefind did not start: {exc}", str(self.target)) from None
+            return shard.wait(process)
+        finally:
+            with self._lock:
+                self._running.remove(process)
 
     def finish(self) -> SearchIndex:
-        if self.process is not None:
-            output, _ = self.process.communicate()
-            if self.process.returncode != 0 and _NO_TEXT in output:
-                self.process = None  # no page has any text yet: no index; the search box says so when used
-                shutil.rmtree(self.target, ignore_errors=True)
-                return SearchIndex(0, False, time.perf_counter() - self.started)
-            if self.process.returncode != 0:
-                detail = " / ".join(output.strip().splitlines()[-3:]) or f"exit {self.process.returncode}"
-                raise SiteError(f"search index: Pagefind failed: {detail}", str(self.target))
-            for path in self.target.iterdir():
-                if path.name.startswith(_UNUSED):
-                    path.unlink()
-            (self.target / FINGERPRINT_FILE).write_text(self.prints + "\n", encoding="utf-8")
-            self.process = None
-        return SearchIndex(len(self.pages), self.reused, time.perf_counter() - self.started)
+        try:
+            made = {name: future.result() for name, future in self._made.items()}
+        finally:
+            self._close()
+        bundles = [s.name for s in self.shards if s.reused or made.get(s.name)]
+        if not bundles:
+            shutil.rmtree(self.folder / INDEX_DIR, ignore_errors=True)
+            return SearchIndex(0, False, time.perf_counter() - self.started)
+        # A new file, not written into: a linked index shares its files with the previous version.
+        replace_file(self.folder / INDEX_DIR / BUNDLES_FILE, json.dumps([f"{b}/" for b in bundles]))
+        return SearchIndex(self.pages, self.reused, time.perf_counter() - self.started)
 
     def cancel(self) -> None:
         """Stop an index that will not be used (the build failed after it started)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        with self._lock:
+            self._cancelled = True
+            running = list(self._running)
+        for process in running:
+            if process.poll() is None:
+                process.kill()
+        self._close()
+
+    def _close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self.folder / _LINKED, ignore_errors=True)
+
+
+class _Shard:
+    """Some of a version's pages and their Pagefind bundle (`_pagefind/` or `_pagefind/shard-<i>/`)."""
+
+    def __init__(self, folder: Path, name: str, pages: list[IndexedPage], previous: Path | None):
+        self.folder, self.name, self.pages = folder, name, pages
+        self.target = folder / name
+        self.prints = fingerprint(pages)
+        old = previous / name if previous is not None else None
+        self.reused = old is not None and _read(old / FINGERPRINT_FILE) == self.prints
+        if self.reused:
+            shutil.copytree(old, self.target, copy_function=_link_or_copy)
+
+    def site(self) -> Path:
+        """The folder Pagefind reads: the version itself for one index, else the shard's pages linked into a
+        hidden folder of their own (at the same paths, so their URLs are the same)."""
+        if self.name == INDEX_DIR:
+            return self.folder
+        site = self.folder / _LINKED / self.name.rsplit("/", 1)[-1]
+        for page in self.pages:
+            linked = site / page.path.relative_to(self.folder)
+            linked.parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(str(page.path), str(linked))
+        return site
+
+    def start(self) -> subprocess.Popen:
+        command = [str(_pagefind()), "--site", str(self.site()), "--output-path", str(self.target),
+                   "--root-selector", "main", "--glob", GLOB, "--silent"]
+        for selector in EXCLUDE_SELECTORS:
+            command += ["--exclude-selectors", selector]
+        try:
+            return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        except OSError as exc:
+            raise SiteError(f"search index: Pagefind did not start: {exc}", str(self.target)) from None
+
+    def wait(self, process: subprocess.Popen) -> bool:
+        output, _ = process.communicate()
+        if process.returncode != 0 and _NO_TEXT in output:
+            shutil.rmtree(self.target, ignore_errors=True)  # no page has any text yet: no index
+            return False
+        if process.returncode != 0:
+            detail = " / ".join(output.strip().splitlines()[-3:]) or f"exit {process.returncode}"
+            raise SiteError(f"search index: Pagefind failed: {detail}", str(self.target))
+        for path in self.target.iterdir():
+            if path.name.startswith(_UNUSED):
+                path.unlink()
+        replace_file(self.target / FINGERPRINT_FILE, self.prints + "\n")
+        return True
 
 
 def _pagefind() -> Path:

@@ -3,6 +3,8 @@ pages of that version, in a real Chromium, under a base_url sub-path, without an
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +13,9 @@ import pytest
 from conftest import build_ok, deals_site, make_site, page
 from test_browser import Session, browser, serve_folder, session, visit  # noqa: F401 - fixtures
 
+import gtmsite.search
 from gtmsite.release import build_site
-from gtmsite.search import INDEX_DIR, index_version, pages_to_index
+from gtmsite.search import BUNDLES_FILE, FINGERPRINT_FILE, INDEX_DIR, index_version, pages_to_index
 
 PIPELINE_MD = """\
 ---
@@ -184,3 +187,71 @@ def test_a_site_without_any_text_builds_without_an_index(site) -> None:
     project = site({"reports/index.md": "```sql n\nselect count(*) as n from deals\n```\n"})
     build_ok(project)
     assert not (project / "build" / "latest" / INDEX_DIR).exists()
+
+
+# -- a big site: one index per shard of its pages ----------------------------------------------------
+
+# Six pages with a word of their own each, in shards of one page: eight shards, most of them used.
+WORDS = ["amaranth", "basalt", "cobalt", "dolomite", "emerald", "feldspar"]
+
+
+def sharded_site(root: Path) -> Path:
+    files = {"reports/index.md": "# Home\n\nThe amaranth report.\n"}
+    files.update({f"reports/{word}.md": f"# {word.title()}\n\nThe {word} figures.\n" for word in WORDS[1:]})
+    return deals_site(root, {"site.toml": '[site]\ntitle = "Shards"\nbase_url = "/shards/"\n', **files})
+
+
+@pytest.fixture
+def one_page_shards(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gtmsite.search, "SHARD_PAGES", 1)
+
+
+def test_a_big_site_gets_one_index_per_shard_and_a_list_of_them(tmp_path: Path, one_page_shards) -> None:
+    project = sharded_site(tmp_path / "site")
+    build_ok(project)
+    latest = project / "build" / "latest"
+    bundles = json.loads((latest / INDEX_DIR / BUNDLES_FILE).read_text())
+    assert 2 <= len(bundles) <= 6 and all(re.fullmatch(r"_pagefind/shard-\d/", b) for b in bundles)
+    assert all((latest / b / "pagefind.js").is_file() for b in bundles)
+    assert not (latest / INDEX_DIR / "pagefind.js").exists()
+    assert not list(latest.glob(".*")), "the shards' linked pages do not stay in the version"
+    assert [p.url for p in pages_to_index(latest)] == ["/", *[f"/{w}/" for w in sorted(WORDS[1:])]]
+
+
+def test_a_changed_page_indexes_its_shard_again_only(tmp_path: Path, one_page_shards) -> None:
+    project = sharded_site(tmp_path / "site")
+    build_ok(project)
+    (project / "reports" / "cobalt.md").write_text("# Cobalt\n\nThe cobalt figures, revised.\n")
+    build_ok(project)
+    first, second = sorted((project / "build" / "v").iterdir())
+    bundles = json.loads((second / INDEX_DIR / BUNDLES_FILE).read_text())
+    assert bundles == json.loads((first / INDEX_DIR / BUNDLES_FILE).read_text())
+    changed = [b for b in bundles
+               if (first / b / "pagefind.js").stat().st_ino != (second / b / "pagefind.js").stat().st_ino]
+    assert len(changed) == 1
+    assert (second / changed[0] / FINGERPRINT_FILE).read_text() != (first / changed[0] / FINGERPRINT_FILE).read_text()
+    assert (first / INDEX_DIR / BUNDLES_FILE).stat().st_ino != (second / INDEX_DIR / BUNDLES_FILE).stat().st_ino
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A site whose index is split into shards, served under /shards/."""
+    root = tmp_path_factory.mktemp("sharded")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gtmsite.search, "SHARD_PAGES", 1)
+        build_site(sharded_site(root / "project"), root / "www" / "shards")
+    server, origin = serve_folder(root / "www")
+    try:
+        yield origin + "/shards/latest/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_search_box_finds_pages_in_every_shard(reader: Session, sharded: str) -> None:
+    page = visit(reader, sharded)
+    for word in WORDS:
+        expected = "/shards/latest/" if word == WORDS[0] else f"/shards/latest/{word}/"
+        assert _search(page, word) == [expected], word
+    assert len({u.split("/_pagefind/")[1].split("/")[0] for u in reader.requests if "/shard-" in u}) >= 2
+    reader.check()  # no console error, nothing asked of another host

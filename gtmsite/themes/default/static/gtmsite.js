@@ -474,10 +474,27 @@
   box.hidden = false;
   var loading = null, asked = 0;
 
+  // _pagefind/gtmsite-bundles.json lists the index's bundles: one, or one per shard of a big site, merged.
+  function bundles() {
+    return fetch(root.pathname + "_pagefind/gtmsite-bundles.json").then(function (response) {
+      return response.ok ? response.json() : ["_pagefind/"];
+    }).then(function (list) {
+      var valid = Array.isArray(list) && list.length && list.every(function (b) {
+        return typeof b === "string" && /^_pagefind\/(shard-\d+\/)?$/.test(b);
+      });
+      return valid ? list : ["_pagefind/"];
+    });
+  }
   function load() {
     if (!loading) {
-      loading = import(root.pathname + "_pagefind/pagefind.js").then(function (pagefind) {
-        return Promise.resolve(pagefind.options({ baseUrl: root.pathname })).then(function () { return pagefind; });
+      loading = bundles().then(function (list) {
+        return import(root.pathname + list[0] + "pagefind.js").then(function (pagefind) {
+          return Promise.resolve(pagefind.options({ baseUrl: root.pathname })).then(function () {
+            return Promise.all(list.slice(1).map(function (b) {
+              return pagefind.mergeIndex(root.pathname + b, { baseUrl: root.pathname });
+            }));
+          }).then(function () { return pagefind; });
+        });
       });
       loading.catch(function () { loading = null; });
     }
