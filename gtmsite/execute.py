@@ -79,6 +79,7 @@ class QueryRunner:
         self.queries_run = 0
         self._count_lock = threading.Lock()
         self._local = threading.local()
+        self._prints: dict[tuple[str, ...], str] = {}
 
     # -- connections ----------------------------------------------------------------------------
 
@@ -161,8 +162,13 @@ class QueryRunner:
     # -- one page -------------------------------------------------------------------------------
 
     def page_fingerprint(self, report: Report) -> str:
-        """The fingerprint of the data a report's queries read (a change elsewhere leaves it alone)."""
-        return self.prints.of_sql(*(q.sql for q in report.queries))
+        """The fingerprint of the data a report's queries read (a change elsewhere leaves it alone); worked
+        out once per report, not once for each of its pages."""
+        sql = tuple(q.sql for q in report.queries)
+        found = self._prints.get(sql)
+        if found is None:
+            found = self._prints[sql] = self.prints.of_sql(*sql)
+        return found
 
     @staticmethod
     def page_checks(report: Report) -> list[Check]:
@@ -275,7 +281,8 @@ class QueryRunner:
             data[page.url] = self.run_page(report, page.params, single, done, store=False) if single \
                 else PageData({q.name: done[q.name] for q in report.queries})
         if not any(d.problems for d in data.values()):
-            self.cache.put(key, [(d.results, [(c.passed, c.detail) for c in d.checks]) for d in data.values()])
+            self.cache.put(key, [(d.results, [(c.passed, c.detail) for c in d.checks]) for d in data.values()],
+                           later=True)
         bulk = frozenset(s.rel.rsplit("/", 1)[-1].removesuffix(".parquet") for s in snapshots)
         return data, snapshots, bulk
 

@@ -66,12 +66,13 @@ def pages_to_index(folder: Path) -> list[IndexedPage]:
     """The version's pages: every `index.html` outside the folders the site keeps for itself (which are
     not even listed: `_data/` holds several files a page)."""
     found = []
-    for root, folders, files in os.walk(folder):
-        rel = Path(root).relative_to(folder)
-        if not rel.parts:
+    top = str(folder)
+    for root, folders, files in os.walk(top):
+        parts = tuple(root[len(top) + 1:].split(os.sep)) if root != top else ()
+        if not parts:
             folders[:] = [f for f in folders if not f.startswith("_") or f in _INDEXED_OWN]
         if "index.html" in files:
-            found.append((rel.parts, IndexedPage("/" + "".join(f"{p}/" for p in rel.parts), Path(root) / "index.html")))
+            found.append((parts, IndexedPage("/" + "".join(f"{p}/" for p in parts), Path(root, "index.html"))))
     return [page for _, page in sorted(found, key=lambda item: item[0])]
 
 
@@ -127,21 +128,22 @@ class IndexJob:
         self._lock = threading.Lock()
         self._running: list[subprocess.Popen] = []
         self._cancelled = False
-        self.shards = [_Shard(folder, name, group, previous) for name, group in shards_of(pages)]
-        self.reused = all(shard.reused for shard in self.shards)
-        stale = [shard for shard in self.shards if not shard.reused]
-        self._pool = ThreadPoolExecutor(max(1, min(len(stale), os.cpu_count() or 1))) if stale else None
-        self._made = {shard.name: self._pool.submit(self._index, shard) for shard in stale} if self._pool else {}
+        self.shards = [_Shard(folder, name, group) for name, group in shards_of(pages)]
+        self._pool = ThreadPoolExecutor(max(1, min(len(self.shards), os.cpu_count() or 1)))
+        self._made = {s.name: self._pool.submit(self._index, s, previous) for s in self.shards}
 
-    def _index(self, shard: _Shard) -> bool:
-        """Run Pagefind on one shard; whether it made an index (not when none of its pages has any text)."""
+    def _index(self, shard: _Shard, previous: Path | None) -> str:
+        """One shard's index: linked from the previous version if its pages are the same, else made by
+        Pagefind. "linked", "made", or "none" (none of its pages has any text)."""
+        if shard.link_previous(previous):
+            return "linked"
         with self._lock:
             if self._cancelled:
-                return False
+                return "none"
             process = shard.start()
             self._running.append(process)
         try:
-            return shard.wait(process)
+            return "made" if shard.wait(process) else "none"
         finally:
             with self._lock:
                 self._running.remove(process)
@@ -151,13 +153,14 @@ class IndexJob:
             made = {name: future.result() for name, future in self._made.items()}
         finally:
             self._close()
-        bundles = [s.name for s in self.shards if s.reused or made.get(s.name)]
+        bundles = [s.name for s in self.shards if made[s.name] != "none"]
         if not bundles:
             shutil.rmtree(self.folder / INDEX_DIR, ignore_errors=True)
             return SearchIndex(0, False, time.perf_counter() - self.started)
+        reused = all(made[s.name] == "linked" for s in self.shards)
         # A new file, not written into: a linked index shares its files with the previous version.
         replace_file(self.folder / INDEX_DIR / BUNDLES_FILE, json.dumps([f"{b}/" for b in bundles]))
-        return SearchIndex(self.pages, self.reused, time.perf_counter() - self.started)
+        return SearchIndex(self.pages, reused, time.perf_counter() - self.started)
 
     def cancel(self) -> None:
         """Stop an index that will not be used (the build failed after it started)."""
@@ -178,14 +181,19 @@ class IndexJob:
 class _Shard:
     """Some of a version's pages and their Pagefind bundle (`_pagefind/` or `_pagefind/shard-<i>/`)."""
 
-    def __init__(self, folder: Path, name: str, pages: list[IndexedPage], previous: Path | None):
+    def __init__(self, folder: Path, name: str, pages: list[IndexedPage]):
         self.folder, self.name, self.pages = folder, name, pages
         self.target = folder / name
-        self.prints = fingerprint(pages)
-        old = previous / name if previous is not None else None
-        self.reused = old is not None and _read(old / FINGERPRINT_FILE) == self.prints
-        if self.reused:
-            shutil.copytree(old, self.target, copy_function=_link_or_copy)
+        self.prints = ""
+
+    def link_previous(self, previous: Path | None) -> bool:
+        """Link the previous version's bundle of this shard if its pages were the same (byte for byte)."""
+        self.prints = fingerprint(self.pages)
+        old = previous / self.name if previous is not None else None
+        if old is None or _read(old / FINGERPRINT_FILE) != self.prints:
+            return False
+        shutil.copytree(old, self.target, copy_function=_link_or_copy, dirs_exist_ok=True)
+        return True
 
     def site(self) -> Path:
         """The folder Pagefind reads: the version itself for one index, else the shard's pages linked into a
