@@ -194,7 +194,6 @@ class Builder:
             outcomes = self.build_pages(plan, chosen, executed)
         finally:
             self.svg.close()
-            self.cache.flush()
         notes = list(self.sources.notes) + [n for o in outcomes for n in o.notes]
         all_checks = list(executed.table_checks) + [c for o in outcomes for c in o.checks]
         return BuildResult(self.config, pages, outcomes, all_checks, notes, self.fingerprint,

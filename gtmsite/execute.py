@@ -281,8 +281,7 @@ class QueryRunner:
             data[page.url] = self.run_page(report, page.params, single, done, store=False) if single \
                 else PageData({q.name: done[q.name] for q in report.queries})
         if not any(d.problems for d in data.values()):
-            self.cache.put(key, [(d.results, [(c.passed, c.detail) for c in d.checks]) for d in data.values()],
-                           later=True)
+            self.cache.put(key, [(d.results, [(c.passed, c.detail) for c in d.checks]) for d in data.values()])
         bulk = frozenset(s.rel.rsplit("/", 1)[-1].removesuffix(".parquet") for s in snapshots)
         return data, snapshots, bulk
 

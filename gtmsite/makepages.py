@@ -156,25 +156,25 @@ class PageMaker:
         at_hand = [p for p in pages if p.url in self.executed.pages]
         forked = processes and workers > 1 and len(at_hand) >= PROCESS_THRESHOLD \
             and "fork" in multiprocessing.get_all_start_methods()
-        outcomes: dict[str, Future[PageOutcome]] = {}
+        made: dict[str, PageOutcome | Future[PageOutcome]] = {}
         if forked:
-            outcomes.update(self.in_processes(at_hand, workers, done))
-        rest = [p for p in pages if p.url not in outcomes]
+            made.update(self.in_processes(at_hand, workers, done))
+        rest = [p for p in pages if p.url not in made]
 
-        def one(page: Page) -> Future[PageOutcome]:
-            made = self.prepare(page)
+        def one(page: Page) -> PageOutcome | Future[PageOutcome]:
+            item = self.prepare(page)
             done()
-            return self.finish(made) if isinstance(made, Unfinished) else _ready(made)
+            return self.finish(item) if isinstance(item, Unfinished) else item
 
         if workers == 1 or len(rest) < 4:
-            outcomes.update((p.url, one(p)) for p in rest)
+            made.update((p.url, one(p)) for p in rest)
         else:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                outcomes.update(zip((p.url for p in rest), pool.map(one, rest)))
-        return [outcomes[p.url].result() for p in pages]
+                made.update(zip((p.url for p in rest), pool.map(one, rest)))
+        return [_outcome(made[p.url]) for p in pages]
 
     def in_processes(self, pages: list[Page], workers: int, done: Callable[[], None]
-                     ) -> Iterable[tuple[str, Future[PageOutcome]]]:
+                     ) -> Iterable[tuple[str, PageOutcome | Future[PageOutcome]]]:
         """Make pages in `workers` processes forked from this one (which has their results and the renderer
         already): each sends back its pages' outcomes, without the results, which this process has."""
         global _FORKED
@@ -184,16 +184,15 @@ class PageMaker:
         size = max(8, min(100, len(pages) // (workers * 10)))
         chunks = [[p.url for p in pages[i:i + size]] for i in range(0, len(pages), size)]
         by_url = {p.url: p for p in pages}
-        made: list[tuple[str, Future[PageOutcome]]] = []
+        made: list[tuple[str, PageOutcome | Future[PageOutcome]]] = []
         _FORKED = (self, by_url)
         gc.freeze()  # the pages stay shared with the workers: their garbage collector does not touch them
         try:
             with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals) as pool:
                 for chunk in pool.imap_unordered(_make_chunk, chunks):
                     for url, item in _unpacked(chunk):
-                        page = by_url[url]
-                        item = _with_page(item, page, self.executed.pages[url].results)
-                        made.append((url, self.finish(item) if isinstance(item, Unfinished) else _ready(item)))
+                        item = _with_page(item, by_url[url], self.executed.pages[url].results)
+                        made.append((url, self.finish(item) if isinstance(item, Unfinished) else item))
                         done()
         finally:
             _FORKED = None
@@ -246,7 +245,5 @@ def _with_page(item: PageOutcome | Unfinished, page: Page, results: Mapping[str,
     return replace(item, page=page, results=results)
 
 
-def _ready(outcome: PageOutcome) -> Future[PageOutcome]:
-    future: Future[PageOutcome] = Future()
-    future.set_result(outcome)
-    return future
+def _outcome(item: PageOutcome | Future[PageOutcome]) -> PageOutcome:
+    return item.result() if isinstance(item, Future) else item

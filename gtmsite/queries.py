@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import pickle
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -237,8 +236,6 @@ class ResultCache:
         self.folder = folder
         self.hits = 0
         self.misses = 0
-        self._writer: ThreadPoolExecutor | None = None
-        self._pending: list[Future] = []
 
     @staticmethod
     def key(*parts: Any) -> str:
@@ -264,23 +261,7 @@ class ResultCache:
         self.hits += count
         return value
 
-    def put(self, key: str, value: Any, later: bool = False) -> None:
-        """Store `value`; `later`: in a background thread (a big entry takes a second to pickle, which the
-        build need not wait for), done by `flush()`."""
+    def put(self, key: str, value: Any) -> None:
         if self.folder is None:
             return
-        if later:
-            if self._writer is None:
-                self._writer = ThreadPoolExecutor(1, thread_name_prefix="gtmsite-cache")
-            self._pending.append(self._writer.submit(self.put, key, value))
-            return
         store_in_cache(self.folder / key[:2] / key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-
-    def flush(self) -> None:
-        """Wait for the entries being stored in the background."""
-        pending, self._pending = self._pending, []
-        for future in pending:
-            future.result()
-        if self._writer is not None:
-            self._writer.shutdown()
-            self._writer = None

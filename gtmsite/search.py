@@ -52,7 +52,7 @@ _UNUSED = ("pagefind-ui", "pagefind-modular-ui", "pagefind-component-ui", "pagef
 @dataclass(frozen=True)
 class IndexedPage:
     url: str  # "/pipeline/"
-    path: Path
+    path: str  # its file (a string: a big site lists thousands)
 
 
 @dataclass(frozen=True)
@@ -72,14 +72,15 @@ def pages_to_index(folder: Path) -> list[IndexedPage]:
         if not parts:
             folders[:] = [f for f in folders if not f.startswith("_") or f in _INDEXED_OWN]
         if "index.html" in files:
-            found.append((parts, IndexedPage("/" + "".join(f"{p}/" for p in parts), Path(root, "index.html"))))
+            found.append((parts, IndexedPage("/" + "".join(f"{p}/" for p in parts), os.path.join(root, "index.html"))))
     return [page for _, page in sorted(found, key=lambda item: item[0])]
 
 
 def fingerprint(pages: list[IndexedPage]) -> str:
     digest = hashlib.sha256()
     for page in pages:
-        digest.update(page.url.encode() + b"\0" + hashlib.sha256(page.path.read_bytes()).digest())
+        with open(page.path, "rb") as handle:
+            digest.update(page.url.encode() + b"\0" + hashlib.file_digest(handle, "sha256").digest())
     return digest.hexdigest()
 
 
@@ -202,9 +203,9 @@ class _Shard:
             return self.folder
         site = self.folder / _LINKED / self.name.rsplit("/", 1)[-1]
         for page in self.pages:
-            linked = site / page.path.relative_to(self.folder)
+            linked = site / page.url.strip("/") / "index.html"
             linked.parent.mkdir(parents=True, exist_ok=True)
-            _link_or_copy(str(page.path), str(linked))
+            _link_or_copy(page.path, str(linked))
         return site
 
     def start(self) -> subprocess.Popen:
