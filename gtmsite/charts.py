@@ -201,7 +201,7 @@ def figure(ctx: ComponentContext, result: QueryResult, kind: str, spec: dict, re
     narrow_key = None
     if "width" in static:
         narrow = narrow_spec(static, kind, len(records))
-        narrow_key = chart_key(narrow)
+        narrow_key = derived_key(key, narrow, static)
         ctx.state.charts[narrow_key] = narrow
     payload = json.dumps(interactive, separators=(",", ":"), default=str).replace("<", "\\u003c")
     caption = f'<figcaption>{escape(title)}</figcaption>' if title else ""
@@ -222,7 +222,7 @@ def figure(ctx: ComponentContext, result: QueryResult, kind: str, spec: dict, re
 def narrow_spec(static: dict, kind: str, points: int) -> dict:
     """The phone drawing: the same chart at NARROW_WIDTH, without the value labels that would run into each
     other there (bars, points: the tooltip and the data table still have the numbers)."""
-    narrow = {**copy.deepcopy(static), "width": NARROW_WIDTH,
+    narrow = {**static, "width": NARROW_WIDTH,
               "padding": {**CONFIG["padding"], "left": 14}}  # browsers' fonts run a little wider than measured
     crowded = kind == "scatter_chart" or points > 6
     if crowded and kind in ("bar_chart", "line_chart", "area_chart", "scatter_chart") and "layer" in narrow:
@@ -244,6 +244,15 @@ def chart_summary(kind: str, title: str | None, rows: int) -> str:
 
 def chart_key(spec: dict) -> str:
     text = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def derived_key(key: str, spec: dict, base: dict) -> str:
+    """The key of `spec`, a variant of the chart `base` (whose key is `key`) that shares its data: from the
+    entries that differ, without serialising the data again. Specs are never changed once made."""
+    changed = {name: value for name, value in spec.items() if base.get(name) is not value}
+    removed = sorted(name for name in base if name not in spec)
+    text = json.dumps([key, changed, removed], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

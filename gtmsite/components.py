@@ -9,6 +9,7 @@ escaped here: components are the only place where data becomes HTML.
 from __future__ import annotations
 
 import decimal
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -124,9 +125,14 @@ def as_number(raw: Any, column: str, result: QueryResult) -> float | None:
                         "choose a numeric column or cast it in SQL") from None
 
 
+@functools.cache
+def _signature(fn: Callable[..., str]) -> inspect.Signature:
+    return inspect.signature(fn)
+
+
 def bind_arguments(fn: Callable[..., str], name: str, args: tuple, kwargs: dict) -> inspect.BoundArguments:
     """Check a call's arguments against the component's signature, with a message a user can act on."""
-    signature = inspect.signature(fn)
+    signature = _signature(fn)
     try:
         return signature.bind(None, *args, **kwargs)
     except TypeError as exc:

@@ -204,14 +204,22 @@ def put_components(html: str, nonce: str, fragments: list[str]) -> str:
     """Put each component's HTML where its placeholder is. Components stand in the Markdown as
     `gtmX<nonce>X<n>Xgtm` (the nonce is new for every page, so data can never spell one); a paragraph
     made of placeholders only is replaced whole, so a block (a table, a chart) is not left inside <p>."""
-    one = rf"gtmX{nonce}X(\d+)Xgtm"
-
     def fragment(match: re.Match) -> str:
-        index = int(match.group(1))
-        return fragments[index] if index < len(fragments) else match.group(0)
+        index = int(match.group(2))
+        return fragments[index] if match.group(1) == nonce and index < len(fragments) else match.group(0)
 
-    html = re.sub(rf"<p>((?:\s*{one})+)\s*</p>", lambda m: re.sub(one, fragment, m.group(1)).strip(), html)
-    return re.sub(one, fragment, html)
+    def alone(match: re.Match) -> str:
+        if any(found.group(1) != nonce for found in _PLACEHOLDER.finditer(match.group(1))):
+            return match.group(0)  # text that only looks like placeholders (the page's nonce is secret)
+        return _PLACEHOLDER.sub(fragment, match.group(1)).strip()
+
+    html = _PLACEHOLDERS_ALONE.sub(alone, html)
+    return _PLACEHOLDER.sub(fragment, html)
+
+
+# A component's placeholder (see put_components), and a paragraph of nothing else: compiled once, not per page.
+_PLACEHOLDER = re.compile(r"gtmX([0-9a-f]+)X(\d+)Xgtm")
+_PLACEHOLDERS_ALONE = re.compile(r"<p>((?:\s*gtmX[0-9a-f]+X\d+Xgtm)+)\s*</p>")
 
 
 def _bind(name: str, fn: Callable[..., str], ctx: ComponentContext, template: jinja2.Template, rel: str,

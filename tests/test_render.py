@@ -337,6 +337,22 @@ def test_data_spelled_like_a_placeholder_stays_text(site):
     assert "<p>A: gtmX0Xgtm</p>" in article(page(project))
 
 
+def test_data_spelled_like_a_whole_paragraph_of_placeholders_stays_a_paragraph(site):
+    project = site({"reports/index.md": """
+        # P
+
+        ```sql q
+        select 'gtmXabc123X0Xgtm' as a, 1 as n
+        ```
+
+        {{ q.first.a }}
+
+        {{ value(q, "n") }}
+    """})
+    build_ok(project)
+    assert "<p>gtmXabc123X0Xgtm</p>" in article(page(project))
+
+
 def test_data_spelled_like_a_missing_placeholder_does_not_crash(site):
     project = site({"reports/index.md": "# P\n\n```sql q\nselect 'gtmX7Xgtm' as b\n```\n\nB: {{ q.first.b }}\n"})
     result = run_cli("build", "--project", project)
