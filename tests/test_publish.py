@@ -240,6 +240,10 @@ def test_latest_costs_no_extra_disk(tmp_path):
         if path.is_file():
             twin = output / "v" / versions(output)[0]["id"] / path.relative_to(output / "latest")
             assert path.stat().st_ino == twin.stat().st_ino, path
+    newest = output / "v" / versions(output)[0]["id"]  # and nothing is missing, not even what came last
+    in_latest = {p.relative_to(output / "latest").as_posix() for p in (output / "latest").rglob("*")}
+    assert in_latest == {p.relative_to(newest).as_posix() for p in newest.rglob("*")}
+    assert {"_version.json", "_changes/index.html", "_pagefind/gtmsite-bundles.json"} <= in_latest
     one_version, _ = disk_usage(output / "v" / versions(output)[0]["id"])
     assets, _ = disk_usage(output / "_assets")
     full_copies = 3 * (one_version + assets)  # three self-contained copies of the site, assets included
