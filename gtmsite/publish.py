@@ -241,11 +241,15 @@ class LatestCopy:
         except BaseException as exc:  # noqa: BLE001 - raised by finish(), in the build's own thread
             self._error = exc
 
-    def finish(self, version: Path) -> Path:
-        """The complete copy of the published `version` (the staging folder, renamed)."""
+    def wait(self) -> None:
+        """Wait for the pages' part of the copy (it reads the staging folder by name: call before renaming it)."""
         self._thread.join()
         if self._error is not None:
             raise self._error
+
+    def finish(self, version: Path) -> Path:
+        """The complete copy of the published `version` (the staging folder, renamed)."""
+        self.wait()
         with os.scandir(version) as entries:
             for entry in entries:
                 if entry.name not in self.early:
@@ -286,6 +290,8 @@ def publish_version(staging: Path, output: Path, record: VersionRecord, keep: in
     fail before `versions.json` names the new version (a full disk), the version is taken out again.
     `latest`: the copy for `latest/`, begun while the version was finished (else it is made here)."""
     with signals_deferred():
+        if latest is not None:
+            latest.wait()
         assets = staging / "_assets"
         if assets.is_dir():
             shared = output / "_assets"
