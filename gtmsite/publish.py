@@ -214,60 +214,6 @@ def _link_tree(source: Path, target: Path) -> None:
                 _link_or_copy(entry.path, str(target / entry.name))
 
 
-class LatestCopy:
-    """The hard-linked copy of a version that becomes `latest/`, begun while the build finishes the version
-    (search index, manifest, PDF): the pages, all written already, are linked in a background thread, and
-    what the version gets afterwards is linked by `finish`. For 10,000 pages (50,000 links) this takes
-    seconds that the build no longer waits for at publish time."""
-
-    # Top-level entries of a staging folder made or moved after the copy began: `_assets/` goes to the
-    # output's shared one, `_pagefind/` is being made, and hidden ones are the build's own scratch.
-    _LATE = ("_assets", "_pagefind")
-
-    def __init__(self, output: Path, staging: Path):
-        self.root = new_folder(output, ".latest-")
-        self.site = self.root / "site"
-        os.mkdir(self.site)
-        self.early = frozenset(name for name in os.listdir(staging)
-                               if not name.startswith(".") and name not in self._LATE)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._copy, args=(staging,), name="gtmsite-latest", daemon=True)
-        self._thread.start()
-
-    def _copy(self, staging: Path) -> None:
-        try:
-            for name in sorted(self.early):
-                _link_entry(staging / name, self.site / name)
-        except BaseException as exc:  # noqa: BLE001 - raised by finish(), in the build's own thread
-            self._error = exc
-
-    def wait(self) -> None:
-        """Wait for the pages' part of the copy (it reads the staging folder by name: call before renaming it)."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-    def finish(self, version: Path) -> Path:
-        """The complete copy of the published `version` (the staging folder, renamed)."""
-        self.wait()
-        with os.scandir(version) as entries:
-            for entry in entries:
-                if entry.name not in self.early:
-                    _link_entry(Path(entry.path), self.site / entry.name)
-        return self.site
-
-    def discard(self) -> None:
-        self._thread.join()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
-def _link_entry(source: Path, target: Path) -> None:
-    if source.is_dir():
-        _link_tree(source, target)
-    else:
-        _link_or_copy(str(source), str(target))
-
-
 def _swap_latest(output: Path, fresh: Path) -> None:
     latest = output / "latest"
     if latest.exists():
@@ -285,13 +231,10 @@ def _link_or_copy(src: str, dst: str) -> None:
 
 
 def publish_version(staging: Path, output: Path, record: VersionRecord, keep: int, redirect_html: str,
-                    versions_page: str | None = None, latest: LatestCopy | None = None) -> list[dict]:
+                    versions_page: str | None = None) -> list[dict]:
     """Commit a staged version (call under `publish_lock`). Returns the new versions.json list. Should it
-    fail before `versions.json` names the new version (a full disk), the version is taken out again.
-    `latest`: the copy for `latest/`, begun while the version was finished (else it is made here)."""
+    fail before `versions.json` names the new version (a full disk), the version is taken out again."""
     with signals_deferred():
-        if latest is not None:
-            latest.wait()
         assets = staging / "_assets"
         if assets.is_dir():
             shared = output / "_assets"
@@ -306,7 +249,7 @@ def publish_version(staging: Path, output: Path, record: VersionRecord, keep: in
         try:
             # The copy for latest/ is made before versions.json names the new version (it takes a while for
             # a big site), so that versions.json and latest/ change one right after the other.
-            fresh = latest.finish(output / "v" / record.id) if latest is not None else _linked_copy(output, record.id)
+            fresh = _linked_copy(output, record.id)
             versions = [{**v, "aliases": [a for a in v.get("aliases", []) if a != "latest"]}
                         for v in read_versions(output)]
             entry = asdict(record)
@@ -316,8 +259,6 @@ def publish_version(staging: Path, output: Path, record: VersionRecord, keep: in
             write_atomically(output / VERSIONS_FILE, json.dumps(versions, indent=2))
         except BaseException:
             shutil.rmtree(output / "v" / record.id, ignore_errors=True)
-            if latest is not None:
-                latest.discard()
             if fresh is not None:
                 shutil.rmtree(fresh.parent, ignore_errors=True)
             raise

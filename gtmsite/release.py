@@ -29,7 +29,6 @@ from .pdf import PDF_FILE, VersionInfo, make_pdf
 from .publish import (
     LOCK_FILE,
     VERSIONS_FILE,
-    LatestCopy,
     publish_lock,
     publish_version,
     read_versions,
@@ -226,14 +225,12 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             shutil.rmtree(staging, ignore_errors=True)
             raise
         index = None
-        latest: LatestCopy | None = None
         try:
             history = load_history(target, versions, newest=before if previous else None)
             result, tables = with_history_checks(builder, builder.run(), history)
             result = _successful(result, strict)
             if config.search:
                 index = start_index(staging, target / "v" / previous if previous else None)
-            latest = LatestCopy(target, staging)  # the pages are all written: latest/'s copy of them begins
             version_id = next_version_id(used_ids(target, versions), builder.now, label or config.label)
             definitions = Definitions(builder.sources)
             summaries = page_summaries(result, definitions)
@@ -260,8 +257,8 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             builder.writer.write(CHECKS_FILE, checks_json(result.checks, result.pages))
             deliver(config, staging, index, record, log)
             redirect = builder.theme_env.get_template("redirect.html").render(target="latest/")
-            publish_version(staging, target, record, config.keep, redirect, latest=latest)
-            staging = latest = None
+            publish_version(staging, target, record, config.keep, redirect)
+            staging = None
             log(f"published version {version_id} -> {target / 'v' / version_id}")
             result.notes.extend(notes)
             return Release(result, record, comparison, target)
@@ -269,8 +266,6 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             builder.db.close()
             if index is not None:
                 index.cancel()
-            if latest is not None:
-                latest.discard()
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
 

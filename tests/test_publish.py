@@ -253,27 +253,6 @@ def test_latest_costs_no_extra_disk(tmp_path):
     assert unique < full_copies
 
 
-def test_latest_is_complete_when_its_copy_is_slower_than_the_rest_of_the_build(tmp_path, monkeypatch):
-    """latest/'s copy of the pages begins in the background as they are written; publishing waits for it
-    before the staging folder it reads becomes v/<id>/."""
-    import gtmsite.publish
-
-    def slow_link_tree(source, target, link_tree=gtmsite.publish._link_tree):
-        time.sleep(0.05)
-        link_tree(source, target)
-
-    monkeypatch.setattr(gtmsite.publish, "_link_tree", slow_link_tree)
-    project = versioned_site(tmp_path / "site")
-    build_ok(project)
-    set_data(project, 1)
-    build_ok(project)
-    output = project / "build"
-    newest = output / "v" / versions(output)[0]["id"]
-    in_latest = {p.relative_to(output / "latest").as_posix() for p in (output / "latest").rglob("*")}
-    assert in_latest == {p.relative_to(newest).as_posix() for p in newest.rglob("*")}
-    assert leftovers(output) == []
-
-
 # A SIGKILL exactly between the two renames that publish a version: versions.json, then latest/.
 KILLED_BETWEEN = """
 import os, signal, sys
