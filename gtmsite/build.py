@@ -35,7 +35,7 @@ from .pages import PageRenderer
 from .plan import KeyInputs, Plan, plan_site
 from .queries import ResultCache
 from .reports import Report
-from .site import NavItem, Page
+from .site import Page
 from .sources import Database, SourceSet, discover_sources, fingerprints
 from .svg import SvgRenderer
 from .theme import Theme, load_theme
@@ -65,6 +65,12 @@ class BuildResult:
     charts_cached: int = 0
     site_problems: list[Problem] = field(default_factory=list)  # not of one page: e.g. a report that did not parse
     site_warnings: list[Problem] = field(default_factory=list)
+    plan: Plan | None = None  # the pages' navigation, keys and the metrics, for what is made after the pages
+
+    @property
+    def catalog(self) -> MetricCatalog:
+        """The site's metrics (sources/metrics.yml)."""
+        return self.plan.catalog if self.plan is not None else MetricCatalog()
 
     @property
     def linked(self) -> int:
@@ -108,15 +114,16 @@ def now_utc() -> dt.datetime:
 
 
 class Builder:
-    """One build (or check) of a site: sets up its effects (database, caches, writer), then runs the stages."""
+    """One build (or check) of a site: sets up its effects (database, caches, writer), then runs the stages,
+    each of which takes and returns values; the Builder itself is not filled in as they run."""
 
     def __init__(self, config: Config, writer: Writer, log: Log = _quiet, use_cache: bool = True,
                  versioned: bool = False, database: Database | None = None,
-                 select_pages: Callable[[list[Page], tuple[NavItem, ...]], list[Page]] | None = None,
+                 select_pages: Callable[[Plan], list[Page]] | None = None,
                  previous: tuple[Path, dict[str, PageSummary]] | None = None, debug: Log = _quiet,
                  fetch: FetchPolicy | None = None, processes: bool = True):
         """`database` lets the preview server keep the loaded sources between rebuilds; `select_pages`
-        lets it rebuild only the pages whose inputs changed; `previous` (a version's folder and its pages)
+        lets it rebuild only the pages whose keys changed; `previous` (a version's folder and its pages)
         lets a build link the pages whose inputs did not change instead of rendering them again; `debug`
         hears how queries run; `fetch` says which stored results of external source queries to use (the
         preview keeps them between rebuilds); `processes`: a big site's pages may be made in worker processes
@@ -133,16 +140,11 @@ class Builder:
         db = database if database is not None and database.sources == self.sources else Database(config, self.sources)
         self.select_pages = select_pages
         self.processes = processes
-        self.keys: dict[str, str] = {}
         self.cache = ResultCache(self.cache_dir("results"))
         self.theme: Theme = load_theme(config)
         self.runner = QueryRunner(config, self.sources, self.prints, db, self.cache, self.now,
                                   versioned and writer.root is not None, debug)
         self.output = SiteOutput(writer, config, self.theme, versioned, previous, self.runner.scratch)
-        self.svg: SvgRenderer | None = None
-        self.renderer: PageRenderer | None = None
-        self.warnings: list[Problem] = []  # not of one page (e.g. a `pages:` query with no rows)
-        self.catalog = MetricCatalog()
 
     def cache_dir(self, name: str) -> Path | None:
         return self.config.project / self.config.cache_dir / name if self.use_cache else None
@@ -162,11 +164,6 @@ class Builder:
     def queries_run(self) -> int:
         return self.runner.queries_run
 
-    @property
-    def theme_env(self):  # noqa: ANN201 - the theme's jinja2 Environment (after run())
-        assert self.renderer is not None, "the theme environment exists once the build has run"
-        return self.renderer.env
-
     # -- the stages -----------------------------------------------------------------------------
 
     def run(self) -> BuildResult:
@@ -174,62 +171,78 @@ class Builder:
         plan = plan_site(self.config, self.runner.cached_query, self.runner.page_fingerprint,
                          KeyInputs(self.theme.fingerprint, self.config, self.versioned, self.now),
                          self.cache_dir("templates"), lambda: self.db.cursor().close(), self.compile_metrics)
-        self.keys = dict(plan.keys)
-        self.warnings += plan.warnings
         problems = list(plan.problems)
         self.log(f"{len(plan.reports)} reports, {len(plan.pages)} pages")
         pages = list(plan.pages)
-        chosen = self.select_pages(pages, plan.nav) if self.select_pages else pages
+        chosen = self.select_pages(plan) if self.select_pages else pages
         chosen = [p for p in chosen if p.report is None or plan.compiled[p.report.rel].problem is None]
         workers = max(1, self.config.worker_count)
-        self.svg = SvgRenderer(self.cache_dir("svg"), workers, parallel=len(chosen) >= 8)
+        svg = SvgRenderer(self.cache_dir("svg"), workers, parallel=len(chosen) >= 8)
         if any(_VL_CONVERT_CALL.search(r.body) for r in plan.reports):
-            self.svg.warm_up()
+            svg.warm_up()
         try:
             executed = execute_batched(self.runner, list(plan.reports), chosen)
             problems += executed.problems
-            if problems:  # this build fails: its pages are still made, for their own errors, but written nowhere
-                self.writer = self.output.writer = Writer(None)
-            self.output.link_snapshots(executed.snapshots)
-            outcomes = self.build_pages(plan, chosen, executed)
+            # A build that fails still makes its pages, for their own errors, but writes them nowhere.
+            output = self.output.nowhere() if problems else self.output
+            output.link_snapshots(executed.snapshots)
+            outcomes = self.build_pages(plan, chosen, executed, output, svg)
         finally:
-            self.svg.close()
+            svg.close()
         notes = list(self.sources.notes) + [n for o in outcomes for n in o.notes]
         all_checks = list(executed.table_checks) + [c for o in outcomes for c in o.checks]
         return BuildResult(self.config, pages, outcomes, all_checks, notes, self.fingerprint,
                            time.perf_counter() - started, self.queries_run, self.cache.hits,
-                           self.svg.rendered + sum(o.charts_drawn for o in outcomes), self.svg.cached, problems,
-                           self.warnings)
+                           svg.rendered + sum(o.charts_drawn for o in outcomes), svg.cached, problems,
+                           list(plan.warnings), plan)
 
-    def compile_metrics(self, reports: list[Report]) -> tuple[list[Report], list[Problem]]:
-        """Read sources/metrics.yml (kept as `self.catalog`) and compile the reports' `metrics` fences to SQL."""
-        self.catalog, metric_problems = read_metrics(self.config.project, self.sources.tables)
-        problems = metric_problems or checked_catalog(self.catalog, self.runner.cache, self.prints, self.cursor)
-        reports, fence_problems = compile_fences(reports, self.catalog, not metric_problems)
-        return reports, problems + fence_problems
+    def compile_metrics(self, reports: list[Report]) -> tuple[list[Report], list[Problem], MetricCatalog]:
+        """Read sources/metrics.yml and compile the reports' `metrics` fences to SQL."""
+        catalog, metric_problems = read_metrics(self.config.project, self.sources.tables)
+        problems = metric_problems or checked_catalog(catalog, self.runner.cache, self.prints, self.cursor)
+        reports, fence_problems = compile_fences(reports, catalog, not metric_problems)
+        return reports, problems + fence_problems, catalog
 
-    def build_pages(self, plan: Plan, chosen: list[Page], executed: Executed) -> list[PageOutcome]:
+    def renderer(self, plan: Plan) -> PageRenderer:
+        """The theme side of the build, for the pages of this plan."""
+        return PageRenderer(self.config, self.theme, plan.nav, plan.by_url, self.versioned, self.now,
+                            self.output.vega_url, self.cache_dir("theme"), self.cache_dir("forecasts"), plan.catalog)
+
+    def build_pages(self, plan: Plan, chosen: list[Page], executed: Executed, output: SiteOutput,
+                    svg: SvgRenderer) -> list[PageOutcome]:
         """Make the `chosen` pages (all of them, except in the preview) with the whole site's navigation
         (makepages.py), then the theme's assets and the pages the site makes itself."""
-        self.renderer = PageRenderer(self.config, self.theme, plan.nav, plan.by_url, self.versioned, self.now,
-                                     self.output.vega_url, self.cache_dir("theme"), self.cache_dir("forecasts"),
-                                     self.catalog)
-        assert self.svg is not None
-        maker = PageMaker(plan, executed, self.runner, self.renderer, self.output, self.svg)
+        renderer = self.renderer(plan)
+        maker = PageMaker(plan, executed, self.runner, renderer, output, svg)
         progress = Progress(len(chosen), self.log)
         outcomes = maker.make_all(chosen, max(1, self.config.worker_count), progress.tick,
                                   processes=self.processes)
-        self.output.write_assets()
+        output.write_assets()
+        extras = ExtraPages(renderer, output.writer)
         home = self.config.base_url + ("latest/" if self.versioned else "")
-        self.render_extra("/404.html", "Page not found", "404.html", base_href=home)
-        if self.catalog:
-            self.render_extra("/_metrics/", "Metrics", "metrics.html",
-                              glossary=glossary(self.catalog, plan.by_url.values()))
+        extras.write("/404.html", "Page not found", "404.html", base_href=home)
+        if plan.catalog:
+            extras.write("/_metrics/", "Metrics", "metrics.html", glossary=glossary(plan.catalog, plan.by_url.values()))
         return outcomes
 
-    def render_extra(self, url: str, title: str, template: str, **variables: Any) -> None:
-        """A page the site makes itself (what changed, checks, 404), in the theme, at `url`."""
-        assert self.renderer is not None
+    def extra_pages(self, result: BuildResult) -> ExtraPages:
+        """What writes the pages the site makes itself after a build (what changed, checks), in its theme."""
+        assert result.plan is not None
+        return ExtraPages(self.renderer(result.plan), self.writer)
+
+
+@dataclass(frozen=True)
+class ExtraPages:
+    """Pages the site makes itself (what changed, checks, 404), in the theme, through the build's writer."""
+
+    renderer: PageRenderer
+    writer: Writer
+
+    @property
+    def env(self):  # noqa: ANN201 - the theme's jinja2 Environment
+        return self.renderer.env
+
+    def write(self, url: str, title: str, template: str, **variables: Any) -> None:
         path, html = self.renderer.render_extra(url, title, template, **variables)
         self.writer.write(path, html)
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .config import Config
 from .errors import BuildFailed, Problem, SiteError, per_page, raise_if_any
+from .metrics import MetricCatalog
 from .queries import QueryResult
 from .render import CompiledReport, compile_report, make_body_environment, render_title
 from .reports import Report, read_reports
@@ -35,6 +36,7 @@ class Plan:
     base_keys: Mapping[str, str]  # a page's inputs without the data (its results complete its key)
     problems: tuple[Problem, ...] = ()  # not of one page (a report that did not parse...): the build fails
     warnings: tuple[Problem, ...] = ()  # not of one page (a report's unknown key, a `pages:` query with no rows)
+    catalog: MetricCatalog = field(default_factory=MetricCatalog)  # sources/metrics.yml
 
     @property
     def by_url(self) -> dict[str, Page]:
@@ -53,14 +55,17 @@ class KeyInputs:
 
 def plan_site(config: Config, pages_query: PagesQuery, fingerprint: Callable[[Report], str], inputs: KeyInputs,
               code_cache: Path | None, check_sources: Callable[[], None] | None = None,
-              compile_metrics: Callable[[list[Report]], tuple[list[Report], list[Problem]]] | None = None) -> Plan:
+              compile_metrics: Callable[[list[Report]], tuple[list[Report], list[Problem], MetricCatalog]] | None = None
+              ) -> Plan:
     """Read and compile the reports, expand templated ones into pages, and key every page. The mistakes
     found on the way are the plan's `problems` (the build goes on, so that one run shows them all with the
     pages' own); `check_sources` (raising BuildFailed) is called when a report did not parse, so that a
-    source that does not load is said too; `compile_metrics` turns `metrics` fences into SQL."""
+    source that does not load is said too; `compile_metrics` reads the metrics and turns `metrics` fences
+    into SQL."""
     reports, unread = read_reports(config.reports_dir, config.project)
+    catalog = MetricCatalog()
     if compile_metrics is not None:  # `metrics` fences become SQL before anything reads the reports' queries
-        reports, metric_problems = compile_metrics(reports)
+        reports, metric_problems, catalog = compile_metrics(reports)
         unread += metric_problems
     if not config.reports_dir.is_dir():
         raise_if_any([Problem("reports/", None, "no reports/ folder: write reports/index.md")])
@@ -84,7 +89,7 @@ def plan_site(config: Config, pages_query: PagesQuery, fingerprint: Callable[[Re
     base = base_keys(pages, nav, inputs)
     keys = {p.url: hashlib.sha256(f"{base[p.url]}\0{fingerprint(p.report) if p.report else ''}".encode())
             .hexdigest()[:24] for p in pages}
-    return Plan(tuple(reports), compiled, tuple(pages), nav, keys, base, tuple(problems), tuple(warnings))
+    return Plan(tuple(reports), compiled, tuple(pages), nav, keys, base, tuple(problems), tuple(warnings), catalog)
 
 
 def templated_rows(reports: list[Report], pages_query: PagesQuery

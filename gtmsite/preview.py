@@ -19,7 +19,8 @@ from .config import load_config
 from .errors import BuildFailed, Problem, SiteError
 from .files import ensure_cache_folder
 from .output import Writer
-from .site import NavItem, Page
+from .plan import Plan
+from .site import Page
 from .sources import Database
 from .warehouse import FetchPolicy
 
@@ -73,7 +74,18 @@ class Preview:
     def _rebuild(self) -> Rebuild:
         config = load_config(self.project)
         ensure_cache_folder(self.project / config.cache_dir)
-        builder = Builder(config, Writer(self.site_dir, atomic=True), self.log, use_cache=True,
+        chosen_keys: dict[str, str] = {}
+
+        def select(plan: Plan) -> list[Page]:
+            chosen = []
+            for page in plan.pages:
+                key = plan.keys[page.url]
+                if self.page_keys.get(page.url) != key or not (self.site_dir / page.output_path).exists():
+                    chosen.append(page)
+                    chosen_keys[page.url] = key
+            return chosen
+
+        builder = Builder(config, Writer(self.site_dir, atomic=True), self.log, use_cache=True, select_pages=select,
                           fetch=FetchPolicy(reuse_stored=self.fetched, log=self.log), processes=False)
         self.fetched = True
         if self.database is not None and builder.fingerprint == self.fingerprint and \
@@ -82,18 +94,6 @@ class Preview:
         else:
             self.close()
             self.database, self.fingerprint = builder.db, builder.fingerprint
-        chosen_keys: dict[str, str] = {}
-
-        def select(pages: list[Page], nav: tuple[NavItem, ...]) -> list[Page]:
-            chosen = []
-            for page in pages:
-                key = builder.keys[page.url]
-                if self.page_keys.get(page.url) != key or not (self.site_dir / page.output_path).exists():
-                    chosen.append(page)
-                    chosen_keys[page.url] = key
-            return chosen
-
-        builder.select_pages = select
         result = builder.run()
         if result.site_problems:  # nothing was written: the pages served are the last good ones
             return Rebuild(False, result.problems, [])

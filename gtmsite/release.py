@@ -245,18 +245,19 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
                 id=version_id, label=label or config.label or builder.now.strftime("%Y-%m-%d %H:%M UTC"),
                 created=builder.now.isoformat(timespec="seconds"), git_commit=git_commit(config.project),
                 data_fingerprint=result.fingerprint, pages=len(result.pages), checks=counts, previous=previous,
-                pdf=PDF_FILE if config.pdf else None, sources=used, metrics=metric_hashes(builder.catalog),
+                pdf=PDF_FILE if config.pdf else None, sources=used, metrics=metric_hashes(result.catalog),
                 queries=definitions.all_queries({p.report.rel: p.report for p in result.pages if p.report}.values()))
             metric_changes = definition_changes(versions[0].get("metrics") if versions else None, record.metrics)
             calibration = forecast_vs_actual({s.url: s for s in summaries}, history)
-            builder.render_extra("/_changes/", "What changed", "changes.html", comparison=comparison, record=record,
+            extras = builder.extra_pages(result)
+            extras.write("/_changes/", "What changed", "changes.html", comparison=comparison, record=record,
                                  calibration=calibration, metric_changes=metric_changes)
-            builder.render_extra("/_checks/", "Data checks", "checks.html", checks=result.checks, record=record)
+            extras.write("/_checks/", "Data checks", "checks.html", checks=result.checks, record=record)
             builder.writer.write("_version.json", manifest_json(summaries, record, tables))
             builder.writer.write("_pages.json", json.dumps(sorted(p.url for p in result.pages)))
             builder.writer.write(CHECKS_FILE, checks_json(result.checks, result.pages))
             deliver(config, staging, index, record, log)
-            redirect = builder.theme_env.get_template("redirect.html").render(target="latest/")
+            redirect = extras.env.get_template("redirect.html").render(target="latest/")
             publish_version(staging, target, record, config.keep, redirect)
             staging = None
             log(f"published version {version_id} -> {target / 'v' / version_id}")

@@ -40,6 +40,10 @@ class SiteOutput:
         self._vega_lock = threading.Lock()
         self._vega_url: str | None = None
 
+    def nowhere(self) -> SiteOutput:
+        """The same output, writing nothing (a build that failed still makes its pages, for their errors)."""
+        return SiteOutput(Writer(None), self.config, self.theme, self.versioned, self.previous, self.scratch)
+
     @property
     def parquet_cache(self) -> Path:
         return self.config.project / self.config.cache_dir / "parquet"
