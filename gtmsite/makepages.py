@@ -19,7 +19,8 @@ import signal
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -187,14 +188,15 @@ class PageMaker:
         made: list[tuple[str, PageOutcome | Future[PageOutcome]]] = []
         _FORKED = (self, by_url)
         gc.freeze()  # the pages stay shared with the workers: their garbage collector does not touch them
+        pool = ProcessPoolExecutor(workers, multiprocessing.get_context("fork"), _worker_signals)
         try:
-            with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals) as pool:
-                for chunk in pool.imap_unordered(_make_chunk, chunks):
-                    for url, item in _unpacked(chunk):
-                        item = _with_page(item, by_url[url], self.executed.pages[url].results)
-                        made.append((url, self.finish(item) if isinstance(item, Unfinished) else item))
-                        done()
+            for future in as_completed([pool.submit(_make_chunk, chunk) for chunk in chunks]):
+                for url, item in _unpacked(_chunk_result(future)):
+                    item = _with_page(item, by_url[url], self.executed.pages[url].results)
+                    made.append((url, self.finish(item) if isinstance(item, Unfinished) else item))
+                    done()
         finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # on Ctrl+C or an error: only the chunks under way
             _FORKED = None
             gc.unfreeze()
         return made
@@ -219,6 +221,15 @@ def _make_chunk(urls: list[str]) -> tuple[str, Any]:
         return "site_error", (exc.message, exc.path, exc.line, exc.sql, type(exc).__name__)
     except BaseException:  # noqa: BLE001 - our own bug: sent to the build, which stops with it
         return "crashed", traceback.format_exc()
+
+
+def _chunk_result(future: Future) -> tuple[str, Any]:
+    """A worker's pages; a worker that died (killed, out of memory) is an error, not a build that hangs."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise SiteError("a process making pages stopped before it finished (killed, or out of memory?); run "
+                        "again, or set [build] workers = 1 in site.toml to make the pages in one process") from None
 
 
 def _unpacked(chunk: tuple[str, Any]) -> list[tuple[str, PageOutcome | Unfinished]]:

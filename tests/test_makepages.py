@@ -3,7 +3,9 @@ the same summary, the same located errors; and an unchanged rebuild links them a
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 from pathlib import Path
 
 import pytest
@@ -117,3 +119,19 @@ def test_an_error_on_a_page_made_in_a_worker_process_names_the_page(tmp_path, mo
     assert any("reports/accounts/[name].md" in line and "/accounts/zürich-東京/" in line and "nope" in line
                for line in lines), lines
     assert not (project / "build" / "latest").exists(), "a failed build publishes nothing"
+
+
+def _killed(urls):
+    """A worker that dies as the out-of-memory killer would end it."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_worker_process_that_dies_is_an_error_not_a_hang(tmp_path, monkeypatch, forked):
+    monkeypatch.setattr(gtmsite.makepages, "PROCESS_THRESHOLD", 1)
+    monkeypatch.setattr(gtmsite.makepages, "_make_chunk", _killed)
+    project = templated_site(tmp_path / "site")
+    result = run_cli("build", "--project", project)
+    assert result.exit_code == 1, result.output
+    assert "a process making pages stopped before it finished" in result.stderr
+    assert "[build] workers = 1" in result.stderr and "internal error" not in result.stderr
+    assert not (project / "build" / "latest").exists()
