@@ -358,7 +358,7 @@ def test_a_busy_port_moves_to_the_next_one_and_says_so(tmp_path):
     busy.bind(("127.0.0.1", 0))
     busy.listen()
     port = busy.getsockname()[1]
-    env = {**os.environ, "CI": "true", "TMPDIR": str(scratch)}
+    env = {**os.environ, "CI": "true", "TMPDIR": str(scratch), "PYTHONFAULTHANDLER": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "gtmsite", "serve", "--project", str(project), "--port",
                              str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue = queue.Queue()
@@ -380,7 +380,17 @@ def test_a_busy_port_moves_to_the_next_one_and_says_so(tmp_path):
         server = Server(actual, Path(), [])
         assert "Closed Won" in server.get("/pipeline/")
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        try:
+            code = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)  # with PYTHONFAULTHANDLER: every thread's stack, on stderr
+            proc.wait(timeout=10)
+            time.sleep(0.5)
+            stacks = []
+            while not lines.empty():
+                stacks.append(lines.get())
+            pytest.fail("the preview did not stop within 30 s of Ctrl+C; where its threads were:\n" + "".join(stacks))
+        assert code == 0
     finally:
         busy.close()
         if proc.poll() is None:
