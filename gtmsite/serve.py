@@ -10,6 +10,7 @@ import ipaddress
 import json
 import mimetypes
 import shutil
+import signal
 import socket
 import threading
 import time
@@ -329,6 +330,7 @@ def bind(host: str, port: int, site_dir: Path, base_url: str, state: LiveState, 
 def serve(project: Path, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
           log: Log = _quiet, ready: threading.Event | None = None, stop: threading.Event | None = None) -> None:
     """Run the preview until interrupted (or until `stop` is set, for tests)."""
+    interruptible()
     project = project.resolve()
     config = load_config(project)
     stop = stop or threading.Event()
@@ -373,6 +375,16 @@ def serve(project: Path, host: str = "127.0.0.1", port: int = 8000, open_browser
         server.server_close()
         preview.close()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def interruptible() -> None:
+    """Make Ctrl+C stop the preview, as it says, even when the program that started it left SIGINT ignored
+    or blocked (a signal mask is inherited across exec, and every thread of ours would inherit it too):
+    called before the preview starts its threads."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 def report(rebuild: Rebuild, state: LiveState, log: Log, first: bool = False) -> None:

@@ -433,3 +433,30 @@ def test_the_watcher_skips_the_output_and_follows_a_themes_folder_created_later(
     finally:
         observer.stop()
         observer.join()
+
+
+@pytest.mark.parametrize("inherited", ["ignored", "blocked"])
+def test_ctrl_c_stops_the_preview_even_if_its_parent_ignored_or_blocked_it(tmp_path, inherited):
+    """A signal mask and an ignored SIGINT are inherited across exec (from a test runner, a script's `&`):
+    the preview undoes both, so Ctrl+C stops it as it says."""
+    project = make_site(tmp_path / "site", {"site.toml": '[site]\ntitle = "T"\n', "reports/index.md": "# Hi\n"})
+    if inherited == "ignored":
+        def before() -> None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+    else:
+        def before() -> None:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    env = {**os.environ, "CI": "true", "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "gtmsite", "serve", "--project", str(project), "--port", "0"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=before)
+    try:
+        for line in proc.stderr:
+            if line.startswith("serving "):
+                break
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
