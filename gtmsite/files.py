@@ -106,6 +106,69 @@ def new_folder(parent: Path, prefix: str) -> Path:
             continue
 
 
+def link_or_copy(src: str, dst: str) -> None:
+    """A hard link (no extra disk; a published file is never written again), or a copy where a link cannot
+    be made (another file system, a file's link limit)."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def link_tree(source: str, target: str) -> None:
+    """Copy a folder as hard links, with one system call per file: for a site of 10,000 pages,
+    `shutil.copytree` spends seconds on what it does not need (stat, copystat)."""
+    os.makedirs(target, exist_ok=True)
+    with os.scandir(source) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                link_tree(entry.path, os.path.join(target, entry.name))
+            else:
+                link_or_copy(entry.path, os.path.join(target, entry.name))
+
+
+def sync_tree(source: str, target: str) -> None:
+    """Make `target`, an earlier linked copy of some folder, hold exactly `source`'s files as hard links,
+    touching only what differs: a file that is already the same file (device and inode) stays, anything
+    else is removed or linked. Never writes into a file, which is shared with a published version."""
+    with os.scandir(source) as entries:
+        wanted = {entry.name: entry for entry in entries}
+    with os.scandir(target) as entries:
+        present = {entry.name: entry for entry in entries}
+    for name, have in present.items():
+        want = wanted.get(name)
+        if want is None or want.is_dir(follow_symlinks=False) != have.is_dir(follow_symlinks=False):
+            _remove(have)
+    for name, want in wanted.items():
+        path = os.path.join(target, name)
+        have = present.get(name)
+        if want.is_dir(follow_symlinks=False):
+            if have is not None and have.is_dir(follow_symlinks=False):
+                sync_tree(want.path, path)
+            else:
+                link_tree(want.path, path)
+        elif have is None or have.is_dir(follow_symlinks=False):
+            link_or_copy(want.path, path)
+        elif not _same_file(want, have):
+            os.unlink(path)
+            link_or_copy(want.path, path)
+
+
+def _same_file(a: os.DirEntry, b: os.DirEntry) -> bool:
+    try:
+        one, other = a.stat(follow_symlinks=False), b.stat(follow_symlinks=False)
+    except OSError:
+        return False
+    return (one.st_dev, one.st_ino) == (other.st_dev, other.st_ino)
+
+
+def _remove(entry: os.DirEntry) -> None:
+    if entry.is_dir(follow_symlinks=False):
+        shutil.rmtree(entry.path)
+    else:
+        os.unlink(entry.path)
+
+
 _SCRATCH = re.compile(r"gtmsite-(branch|serve|cache|duckdb)-(\d+)-[0-9a-z_]+$")
 
 

@@ -27,6 +27,7 @@ from .metricfences import Definitions, definition_changes, metric_hashes
 from .output import Writer
 from .pdf import PDF_FILE, VersionInfo, make_pdf
 from .publish import (
+    LATEST_SPARE,
     LOCK_FILE,
     VERSIONS_FILE,
     publish_lock,
@@ -258,7 +259,7 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             builder.writer.write(CHECKS_FILE, checks_json(result.checks, result.pages))
             deliver(config, staging, index, record, log)
             redirect = extras.env.get_template("redirect.html").render(target="latest/")
-            publish_version(staging, target, record, config.keep, redirect)
+            publish_version(staging, target, record, config.keep, redirect, spare=builder.cache_dir(LATEST_SPARE))
             staging = None
             log(f"published version {version_id} -> {target / 'v' / version_id}")
             result.notes.extend(notes)

@@ -26,10 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SiteError
-from .files import replace_file
+from .files import link_or_copy, link_tree, replace_file
 
 INDEX_DIR = "_pagefind"
-FINGERPRINT_FILE = "gtmsite-pages.sha256"
+# Beside each bundle: {url: sha256 of the page's file} for the pages it indexes. A shard whose pages all have
+# the digests the previous version's shard has is linked, not made again.
+PAGES_FILE = "gtmsite-pages.json"
 BUNDLES_FILE = "gtmsite-bundles.json"  # the bundles the search box loads: ["_pagefind/"] or one per shard
 # Past this many pages, the index is split into shards, each made again only when one of its pages changed
 # (Pagefind indexes a site as a whole, about 1 ms a page: 10 s for 10,000 pages).
@@ -76,12 +78,29 @@ def pages_to_index(folder: Path) -> list[IndexedPage]:
     return [page for _, page in sorted(found, key=lambda item: item[0])]
 
 
-def fingerprint(pages: list[IndexedPage]) -> str:
-    digest = hashlib.sha256()
+def page_digests(folder: Path, pages: list[IndexedPage], previous: Path | None, known: dict[str, str]
+                 ) -> dict[str, str]:
+    """{url: sha256 of its file}. A page that is the previous version's file (the same inode: an unchanged
+    page is linked, and a published file is never written again) keeps the digest `known` gives it, so an
+    unchanged build of 10,000 pages reads none of them."""
+    digests = {}
+    cut = len(str(folder)) + 1
     for page in pages:
+        old = known.get(page.url)
+        if old is not None and previous is not None and _same_file(page.path, os.path.join(previous, page.path[cut:])):
+            digests[page.url] = old
+            continue
         with open(page.path, "rb") as handle:
-            digest.update(page.url.encode() + b"\0" + hashlib.file_digest(handle, "sha256").digest())
-    return digest.hexdigest()
+            digests[page.url] = hashlib.file_digest(handle, "sha256").hexdigest()
+    return digests
+
+
+def _same_file(path: str, other: str) -> bool:
+    try:
+        a, b = os.stat(path), os.stat(other)
+    except OSError:
+        return False
+    return (a.st_ino, a.st_dev) == (b.st_ino, b.st_dev)
 
 
 def index_version(folder: Path, previous: Path | None = None) -> SearchIndex:
@@ -185,15 +204,16 @@ class _Shard:
     def __init__(self, folder: Path, name: str, pages: list[IndexedPage]):
         self.folder, self.name, self.pages = folder, name, pages
         self.target = folder / name
-        self.prints = ""
+        self.digests: dict[str, str] = {}
 
     def link_previous(self, previous: Path | None) -> bool:
         """Link the previous version's bundle of this shard if its pages were the same (byte for byte)."""
-        self.prints = fingerprint(self.pages)
         old = previous / self.name if previous is not None else None
-        if old is None or _read(old / FINGERPRINT_FILE) != self.prints:
+        known = _read_digests(old / PAGES_FILE) if old is not None else {}
+        self.digests = page_digests(self.folder, self.pages, previous, known)
+        if old is None or known != self.digests:
             return False
-        shutil.copytree(old, self.target, copy_function=_link_or_copy, dirs_exist_ok=True)
+        link_tree(str(old), str(self.target))
         return True
 
     def site(self) -> Path:
@@ -205,7 +225,7 @@ class _Shard:
         for page in self.pages:
             linked = site / page.url.strip("/") / "index.html"
             linked.parent.mkdir(parents=True, exist_ok=True)
-            _link_or_copy(page.path, str(linked))
+            link_or_copy(page.path, str(linked))
         return site
 
     def start(self) -> subprocess.Popen:
@@ -229,7 +249,7 @@ class _Shard:
         for path in self.target.iterdir():
             if path.name.startswith(_UNUSED):
                 path.unlink()
-        replace_file(self.target / FINGERPRINT_FILE, self.prints + "\n")
+        replace_file(self.target / PAGES_FILE, json.dumps(self.digests, separators=(",", ":")))
         return True
 
 
@@ -244,15 +264,11 @@ def _pagefind() -> Path:
     return executable
 
 
-def _read(path: Path) -> str | None:
+def _read_digests(path: Path) -> dict[str, str]:
+    """The page digests beside a previous bundle; none if it has no such file (made by an older gtmsite) or
+    it cannot be read, which makes the shard again."""
     try:
-        return path.read_text(encoding="utf-8").strip()
-    except OSError:
-        return None
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
+        digests = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return digests if isinstance(digests, dict) else {}

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import article, deals_site, run_cli
 
-from gtmsite.files import read_cached, store_in_cache
+from gtmsite.files import link_tree, read_cached, store_in_cache, sync_tree
 
 CHART_SITE = {
     "reports/index.md": """
@@ -223,3 +223,35 @@ def test_a_link_out_of_the_project_is_refused_and_its_target_never_published(tmp
     assert result.exit_code == 0, result.output
     published = [p for p in (project / "build").rglob("*") if p.is_file()]
     assert not any("TOP-SECRET-VALUE" in p.read_text(errors="replace") for p in published)
+
+
+def _tree(folder: Path) -> dict[str, tuple[str, int]]:
+    """{relative path: ("dir", 0) or (its bytes' text, its inode)}."""
+    return {p.relative_to(folder).as_posix(): ("dir", 0) if p.is_dir() else (p.read_text(), p.stat().st_ino)
+            for p in folder.rglob("*")}
+
+
+def test_sync_tree_makes_an_old_copy_exactly_the_new_folder_and_keeps_what_is_the_same(tmp_path):
+    new = tmp_path / "new"
+    for rel, text in {"index.html": "home", "a/index.html": "a2", "b/index.html": "b", "d": "now a file",
+                      "deep/er/x.csv": "x"}.items():
+        (new / rel).parent.mkdir(parents=True, exist_ok=True)
+        (new / rel).write_text(text)
+    old = tmp_path / "old"
+    link_tree(str(new), str(old))
+    kept = (old / "b/index.html").stat().st_ino
+    (old / "a/index.html").unlink()
+    (old / "a/index.html").write_text("a1")  # the same name, another file
+    shared = tmp_path / "published.html"  # a file of a published version, linked into the old copy
+    shared.write_text("published")
+    os.link(shared, old / "gone.html")
+    (old / "gone").mkdir()
+    (old / "gone/page.html").write_text("gone")
+    (old / "d").unlink()
+    (old / "d").mkdir()
+    (old / "d/inner.html").write_text("was a folder")
+    (old / "deep/er/x.csv").unlink()
+    sync_tree(str(new), str(old))
+    assert _tree(old) == _tree(new)  # the same names, bytes and files (inodes)
+    assert (old / "b/index.html").stat().st_ino == kept
+    assert shared.read_text() == "published", "a removed link never changes the file it shared"

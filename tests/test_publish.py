@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -268,6 +269,57 @@ def kill_between_versions_json_and_latest(project: Path) -> subprocess.Completed
     env = {**os.environ, "CI": "true", "SOURCE_DATE_EPOCH": str(EPOCH)}
     return subprocess.run([sys.executable, "-c", KILLED_BETWEEN, str(project)], env=env, capture_output=True,
                           timeout=60)
+
+
+def _same_files(folder: Path, other: Path) -> None:
+    """`folder` holds exactly `other`'s files, each the same file (hard links), and the same folders."""
+    mine = {p.relative_to(folder).as_posix(): p for p in folder.rglob("*")}
+    theirs = {p.relative_to(other).as_posix(): p for p in other.rglob("*")}
+    assert mine.keys() == theirs.keys()
+    for rel, path in mine.items():
+        assert path.is_dir() == theirs[rel].is_dir(), rel
+        if not path.is_dir():
+            assert path.stat().st_ino == theirs[rel].stat().st_ino, rel
+
+
+def test_latest_is_updated_from_the_tree_it_left_behind_and_is_exactly_the_new_version(tmp_path):
+    """The tree that stops being latest/ is kept in the cache; the next build brings it up to date (a few
+    links, not a copy of the whole site). However that tree was left, latest/ is the new version, exactly,
+    and no published file is touched."""
+    project = versioned_site(tmp_path / "site", {"reports/extra.md": "# Extra\n\nFor now.\n"})
+    output, spare = project / "build", project / ".gtmsite-cache" / "latest-spare"
+    build_ok(project)
+    first = output / "v" / versions(output)[0]["id"]
+    assert not spare.exists(), "a first build has no earlier latest/ to keep"
+    set_data(project, 1)
+    (project / "reports/extra.md").unlink()
+    (project / "reports/added.md").write_text("# Added\n", encoding="utf-8")
+    build_ok(project)
+    second = output / "v" / versions(output)[0]["id"]
+    _same_files(output / "latest", second)
+    _same_files(spare, first)
+    (spare / "junk.html").write_text("junk")  # however the kept tree was left, latest/ is the new version
+    (spare / "pipeline" / "index.html").unlink()
+    (spare / "pipeline" / "index.html").write_text("stale")
+    shutil.rmtree(spare / "_data")
+    (spare / "_data").write_text("a file where a folder was")
+    before = [tree_hash(first), tree_hash(second)]
+    set_data(project, 2)
+    build_ok(project)
+    third = output / "v" / versions(output)[0]["id"]
+    _same_files(output / "latest", third)
+    _same_files(spare, second)
+    assert [tree_hash(first), tree_hash(second)] == before
+    assert not leftovers(output)
+
+
+def test_without_the_cache_latest_is_a_new_copy(tmp_path):
+    project = versioned_site(tmp_path / "site")
+    build_ok(project, "--no-cache")
+    set_data(project, 1)
+    build_ok(project, "--no-cache")
+    _same_files(project / "build" / "latest", project / "build" / "v" / versions(project / "build")[0]["id"])
+    assert not (project / ".gtmsite-cache" / "latest-spare").exists()
 
 
 @pytest.mark.xfail(strict=True, reason=(

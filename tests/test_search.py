@@ -15,7 +15,7 @@ from test_browser import Session, browser, serve_folder, session, visit  # noqa:
 
 import gtmsite.search
 from gtmsite.release import build_site
-from gtmsite.search import BUNDLES_FILE, FINGERPRINT_FILE, INDEX_DIR, index_version, pages_to_index
+from gtmsite.search import BUNDLES_FILE, INDEX_DIR, PAGES_FILE, index_version, pages_to_index
 
 PIPELINE_MD = """\
 ---
@@ -74,8 +74,20 @@ def test_an_unchanged_site_links_the_previous_index(site) -> None:
     (project / "reports/index.md").write_text("# Home\n\nWelcome back.\n", encoding="utf-8")
     build_ok(project)
     third = sorted((project / "build" / "v").iterdir())[-1]
-    assert (third / INDEX_DIR / "gtmsite-pages.sha256").read_text() != (second / INDEX_DIR /
-                                                                         "gtmsite-pages.sha256").read_text()
+    old_pages = json.loads((second / INDEX_DIR / PAGES_FILE).read_text())
+    new_pages = json.loads((third / INDEX_DIR / PAGES_FILE).read_text())
+    assert old_pages.keys() == new_pages.keys() and old_pages["/"] != new_pages["/"]
+    assert old.stat().st_ino != (third / INDEX_DIR / "pagefind.js").stat().st_ino
+
+
+def test_pages_written_again_byte_for_byte_keep_their_index(site) -> None:
+    """--no-cache renders every page again (new files): the same bytes still link the index."""
+    project = site({"reports/index.md": "# Home\n\nWelcome.\n", "reports/pipeline.md": "# Pipeline\n"})
+    build_ok(project)
+    build_ok(project, "--no-cache")
+    first, second = sorted((project / "build" / "v").iterdir())
+    assert (first / "pipeline/index.html").stat().st_ino != (second / "pipeline/index.html").stat().st_ino
+    assert (first / INDEX_DIR / "pagefind.js").stat().st_ino == (second / INDEX_DIR / "pagefind.js").stat().st_ino
 
 
 def test_the_search_box_is_in_the_top_bar_of_a_published_version(site) -> None:
@@ -229,7 +241,9 @@ def test_a_changed_page_indexes_its_shard_again_only(tmp_path: Path, one_page_sh
     changed = [b for b in bundles
                if (first / b / "pagefind.js").stat().st_ino != (second / b / "pagefind.js").stat().st_ino]
     assert len(changed) == 1
-    assert (second / changed[0] / FINGERPRINT_FILE).read_text() != (first / changed[0] / FINGERPRINT_FILE).read_text()
+    old_pages = json.loads((first / changed[0] / PAGES_FILE).read_text())
+    new_pages = json.loads((second / changed[0] / PAGES_FILE).read_text())
+    assert [url for url in new_pages if new_pages[url] != old_pages.get(url)] == ["/cobalt/"]
     assert (first / INDEX_DIR / BUNDLES_FILE).stat().st_ino != (second / INDEX_DIR / BUNDLES_FILE).stat().st_ino
 
 
