@@ -28,6 +28,7 @@ from .files import cache_writable
 from .output import intact_parquet, parquet_from_table
 from .queries import QueryResult, ResultCache, order_queries, run_query
 from .reports import Query, Report
+from .resultpack import packed, unpacked
 from .site import Page
 from .sources import Database, Fingerprints, SourceSet
 from .sqltext import parameter_names, quote_ident, quote_table
@@ -258,8 +259,8 @@ class QueryRunner:
         report = pages[0].report
         assert report is not None
         key = self.templated_key(report, pages)
-        cached = self.cache.get(key, count=len(pages))
-        if cached is not None:
+        cached = unpacked(self.cache.get(key, count=len(pages)))
+        if cached is not None and len(cached) == len(pages):
             checks = self.page_checks(report)
             data = {page.url: PageData(results, tuple(CheckResult(c, passed, detail)
                                                       for c, (passed, detail) in zip(checks, check_values)), (), True)
@@ -281,7 +282,7 @@ class QueryRunner:
             data[page.url] = self.run_page(report, page.params, single, done, store=False) if single \
                 else PageData({q.name: done[q.name] for q in report.queries})
         if not any(d.problems for d in data.values()):
-            self.cache.put(key, [(d.results, [(c.passed, c.detail) for c in d.checks]) for d in data.values()])
+            self.cache.put(key, packed([(d.results, [(c.passed, c.detail) for c in d.checks]) for d in data.values()]))
         bulk = frozenset(s.rel.rsplit("/", 1)[-1].removesuffix(".parquet") for s in snapshots)
         return data, snapshots, bulk
 

@@ -180,8 +180,20 @@ def tidy(output: Path) -> None:
                 shutil.rmtree(child, ignore_errors=True)
     if versions:
         newest = versions[0]["id"]
-        if _version_of(output / "latest") != newest and (folder / newest).is_dir():
+        if not _shows(output / "latest", folder / newest) and (folder / newest).is_dir():
             _point_latest(output, newest)
+
+
+def _shows(latest: Path, version: Path) -> bool:
+    """Whether `latest/` is that version: its manifest is the version's own file (a hard link), or names
+    it (a copy made where links cannot be). The first is one stat, not the parse of a manifest that
+    lists 10,000 pages."""
+    try:
+        if os.path.samefile(latest / MANIFEST, version / MANIFEST):
+            return True
+    except OSError:
+        return False
+    return _version_of(latest) == version.name
 
 
 def _version_of(folder: Path) -> str | None:

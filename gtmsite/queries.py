@@ -6,9 +6,11 @@ and the fingerprint of the source data. A page whose key is cached never touches
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import pickle
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -79,11 +81,16 @@ class Row:
 
 
 def result_digest(columns: tuple, types: tuple, rows: tuple) -> str:
+    """The hash of the names, types and each row's repr, in turn (the rows' text made a few thousand at
+    a time: 30,000 results of 10,000 pages in a fraction of the time one update per row takes)."""
     digest = hashlib.sha256()
     digest.update(repr((columns, types)).encode())
-    for row in rows:
-        digest.update(repr(row).encode())
+    for start in range(0, len(rows), _DIGEST_ROWS):
+        digest.update("".join(map(repr, rows[start:start + _DIGEST_ROWS])).encode())
     return digest.hexdigest()[:16]
+
+
+_DIGEST_ROWS = 4096
 
 
 @dataclass(frozen=True, eq=False)
@@ -229,6 +236,19 @@ def sql_error_line(exc: Exception, fence_line: int) -> int:
     return fence_line
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a block makes many objects that hold no cycles (the rows of
+    10,000 pages): it would run hundreds of times, each over every object made so far."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 class ResultCache:
     """Query results on disk, keyed by content. A missing or unreadable entry is just a miss."""
 
@@ -252,7 +272,8 @@ class ResultCache:
             return None
         data = read_cached(self.folder / key[:2] / key)  # checksummed: a damaged entry is a miss
         try:
-            value = pickle.loads(data) if data is not None else None
+            with collector_paused():
+                value = pickle.loads(data) if data is not None else None
         except Exception:  # noqa: BLE001 - an entry an older gtmsite wrote may fail in any way: a miss
             value = None
         if value is None:

@@ -55,13 +55,16 @@ class SiteOutput:
             return None
         folder, summaries = self.previous
         summary = summaries.get(page.url)
-        source = folder / page.output_path
-        if summary is None or summary.key != key or not source.is_file():
+        if summary is None or summary.key != key:
+            return None
+        source = os.path.join(folder, page.output_path)
+        if not os.path.isfile(source):
             return None
         self.writer.link(page.output_path, source)
         if page.report is not None:
-            for name, item in _files_in(folder / "_data" / page.data_key):
-                self.writer.link(f"_data/{page.data_key}/{name}", item)
+            data = f"_data/{page.data_key}"
+            for name, item in _files_in(os.path.join(folder, data)):
+                self.writer.link(f"{data}/{name}", item)
         return summary
 
     def write_html(self, page: Page, html: str) -> Problem | None:
@@ -125,10 +128,10 @@ class SiteOutput:
                 self.writer.write(f"_assets/{asset.hashed}", asset.path.read_bytes(), immutable=True)
 
 
-def _files_in(folder: Path) -> list[tuple[str, Path]]:
+def _files_in(folder: str) -> list[tuple[str, str]]:
     """(name, path) of the files in a folder, by name; none when there is no such folder."""
     try:
         with os.scandir(folder) as entries:
-            return sorted((e.name, Path(e.path)) for e in entries if e.is_file(follow_symlinks=False))
+            return sorted((e.name, e.path) for e in entries if e.is_file(follow_symlinks=False))
     except (FileNotFoundError, NotADirectoryError):
         return []
