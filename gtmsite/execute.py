@@ -28,7 +28,7 @@ from .files import cache_writable
 from .output import intact_parquet, parquet_from_table
 from .queries import QueryResult, ResultCache, order_queries, run_query
 from .reports import Query, Report
-from .resultpack import packed, unpacked
+from .resultpack import packed, packed_query, unpacked, unpacked_query
 from .site import Page
 from .sources import Database, Fingerprints, SourceSet
 from .sqltext import parameter_names, quote_ident, quote_table
@@ -253,13 +253,17 @@ class QueryRunner:
     # -- a templated report: its queries once for all pages -------------------------------------
 
     def templated(self, pages: list[Page]) -> tuple[dict[str, PageData], list[Snapshot], frozenset[str]]:
-        """The results of a templated report's pages: from the cache (one entry for all the pages), or its
-        queries run once for all the pages. In a version, each batched query's rows for all pages also go
+        """The results of a templated report's pages, each batched query's run once for all the pages or
+        taken from the cache (one entry per query for all the pages, so that a changed table re-runs only
+        the queries that read it). The queries that run one page at a time and the page checks are kept in
+        one more entry for the whole report. In a version, each batched query's rows for all pages also go
         to one Parquet snapshot (with the parameter column)."""
         report = pages[0].report
         assert report is not None
+        plan = plan_batch(report, self.scratch())
+        whole = bool(plan.single or self.page_checks(report))  # per-page work beyond the batched queries
         key = self.templated_key(report, pages)
-        cached = unpacked(self.cache.get(key, count=len(pages)))
+        cached = unpacked(self.cache.get(key, count=len(pages))) if whole else None
         if cached is not None and len(cached) == len(pages):
             checks = self.page_checks(report)
             data = {page.url: PageData(results, tuple(CheckResult(c, passed, detail)
@@ -267,21 +271,19 @@ class QueryRunner:
                     for page, (results, check_values) in zip(pages, cached)}
             if not self.snapshots:
                 return data, [], frozenset()
-            plan = plan_batch(report, self.scratch())
             linked = self.earlier_snapshots(report, plan.batched, pages)
             if linked is not None:
                 return data, linked, frozenset(q.name for q in plan.batched if parameter_names(q.sql))
-        plan = plan_batch(report, self.scratch())
         for name, reason in plan.reasons:
             self.debug(f"{report.rel}: query '{name}' runs once per page: {reason}")
-        batched, snapshots = self.run_batched(report, plan.batched, pages)
+        batched, snapshots, all_cached = self.run_batched(report, plan.batched, pages)
         single = tuple(q for q in report.queries if q.name not in batched)
         data = {}
         for i, page in enumerate(pages):
             done = {name: per_page[i] for name, per_page in batched.items()}
             data[page.url] = self.run_page(report, page.params, single, done, store=False) if single \
-                else PageData({q.name: done[q.name] for q in report.queries})
-        if not any(d.problems for d in data.values()):
+                else PageData({q.name: done[q.name] for q in report.queries}, (), (), all_cached)
+        if whole and not any(d.problems for d in data.values()):
             self.cache.put(key, packed([(d.results, [(c.passed, c.detail) for c in d.checks]) for d in data.values()]))
         bulk = frozenset(s.rel.rsplit("/", 1)[-1].removesuffix(".parquet") for s in snapshots)
         return data, snapshots, bulk
@@ -293,43 +295,59 @@ class QueryRunner:
         return ResultCache.key("templated", self.page_fingerprint(report), [(q.name, q.sql) for q in report.queries],
                                [c.text for c in page_checks], [sorted(p.params.items()) for p in pages], clock)
 
+    def batched_key(self, query: Query, pages: list[Page]) -> str:
+        """The cache key of one batched query's results for all the pages: its text, the data it reads,
+        and the pages' values of the parameters it uses."""
+        params = sorted(parameter_names(query.sql))
+        return ResultCache.key("batched", self.prints.of_sql(query.sql), query.name, query.sql, query.line,
+                               params, [[p.params.get(name) for name in params] for p in pages])
+
     def run_batched(self, report: Report, queries: tuple[Query, ...], pages: list[Page]
-                    ) -> tuple[dict[str, list[QueryResult]], list[Snapshot]]:
-        """Each query once for all `pages`: one result per page, by query name (a query DuckDB cannot run
-        batched is left out: it runs one page at a time), and the Parquet snapshots made."""
+                    ) -> tuple[dict[str, list[QueryResult]], list[Snapshot], bool]:
+        """Each query once for all `pages` (or from the cache): one result per page, by query name (a query
+        DuckDB cannot run batched is left out: it runs one page at a time), the Parquet snapshots, and
+        whether every one came from the cache."""
         out: dict[str, list[QueryResult]] = {}
         snapshots: list[Snapshot] = []
-        cursor = self.cursor()
+        all_cached = True
         rows = [page.params for page in pages]
         for query in queries:
             if not parameter_names(query.sql):
                 try:
-                    result = run_query(cursor, query, {}, report.rel, materialize=False)
+                    result = self.cached_query(query.name, query.sql, report.rel, query.line)
                 except SiteError:
                     continue
-                self.count_query()
                 out[query.name] = [result] * len(pages)
                 continue
-            target = self.snapshot_path(report, query, pages) if self.snapshots else None
-            per_page = run_batched(cursor, query, rows, table="__gtm_bulk" if target else None)
+            key = self.batched_key(query, pages)
+            target = self.snapshot_path(query, pages) if self.snapshots else None
+            found = unpacked_query(self.cache.get(key, count=len(pages)))
+            if found is not None and len(found) == len(pages) and (target is None or intact_parquet(target)):
+                out[query.name] = found
+                if target is not None:
+                    snapshots.append(Snapshot(snapshot_name(query, pages), target))
+                continue
+            all_cached = False
+            per_page = run_batched(self.cursor(), query, rows, table="__gtm_bulk" if target else None)
             if per_page is None:
                 self.debug(f"{report.rel}: query '{query.name}' runs once per page: DuckDB could not run it batched")
                 continue
             self.count_query()
             out[query.name] = per_page
+            self.cache.put(key, packed_query(per_page))
             if target is not None:
-                snapshots.append(self.write_snapshot(cursor, query, per_page[0].columns, target, pages))
-        return out, snapshots
+                snapshots.append(self.write_snapshot(self.cursor(), query, per_page[0].columns, target, pages))
+        return out, snapshots, all_cached
 
     def earlier_snapshots(self, report: Report, queries: tuple[Query, ...], pages: list[Page]
                           ) -> list[Snapshot] | None:
         """The snapshots an earlier build made of these very results, when all of them are in the cache."""
-        snapshots = [Snapshot(snapshot_name(q, pages), self.snapshot_path(report, q, pages))
+        snapshots = [Snapshot(snapshot_name(q, pages), self.snapshot_path(q, pages))
                      for q in queries if parameter_names(q.sql)]
         return snapshots if all(intact_parquet(s.path) for s in snapshots) else None
 
-    def snapshot_path(self, report: Report, query: Query, pages: list[Page]) -> Path:
-        key = ResultCache.key("bulk", self.page_fingerprint(report), query.sql, [p.params for p in pages])
+    def snapshot_path(self, query: Query, pages: list[Page]) -> Path:
+        key = ResultCache.key("bulk", self.prints.of_sql(query.sql), query.sql, [p.params for p in pages])
         return self.parquet_cache / f"bulk-{key[:32]}.parquet"
 
     def write_snapshot(self, cursor: duckdb.DuckDBPyConnection, query: Query, columns: tuple[str, ...],

@@ -7,6 +7,7 @@ day numbers and naive timestamps as ISO text (exact, and turned back into the sa
 the number of rows each page has:
 
     [(page results, page checks), ...]  <->  ("packed", 2, checks, [(query name, kind, payload), ...])
+    [one query's result on each page]     <->  ("packed query", 1, pages, kind, payload)
 
 A query whose results differ in shape from page to page (another column list, a failed page) is kept
 as its `QueryResult`s; an entry that is not packed (an older gtmsite's) is used as it is.
@@ -22,6 +23,7 @@ from .queries import QueryResult, collector_paused
 PageEntry = tuple[dict[str, QueryResult], list]  # (results by query name, [(passed, detail)] of its checks)
 
 _TAG = ("packed", 2)  # a cache entry of another layout is a miss
+_QUERY_TAG = ("packed query", 1)
 _PLAIN, _DAYS, _ISO = 0, 1, 2
 
 
@@ -47,6 +49,20 @@ def unpacked(value: Any) -> list[PageEntry] | None:
         per_query = {name: _unpacked_query(kind, payload, len(checks)) for name, kind, payload in queries}
     return [({name: results[i] for name, results in per_query.items()}, page_checks)
             for i, page_checks in enumerate(checks)]
+
+
+def packed_query(results: list[QueryResult]) -> Any:
+    """One query's results for all the pages (one per page), as the cache stores them."""
+    return (*_QUERY_TAG, len(results), *_packed_query(results))
+
+
+def unpacked_query(value: Any) -> list[QueryResult] | None:
+    """The results a `packed_query` entry holds, or None if it is not such an entry."""
+    if not (isinstance(value, tuple) and value[:2] == _QUERY_TAG):
+        return None
+    _, _, pages, kind, payload = value
+    with collector_paused():
+        return _unpacked_query(kind, payload, pages)
 
 
 def _packed_query(results: list[QueryResult]) -> tuple[str, Any]:

@@ -247,3 +247,52 @@ def test_debug_says_which_queries_run_one_page_at_a_time(tmp_path):
     assert result.exit_code == 0, result.output
     assert "reports/accounts/[name].md: query 'base' runs once per page: another query of the page reads it" \
         in result.stderr
+
+
+PER_QUERY = """
+---
+title: "{{ params.name }}"
+pages: select id, name, region from accounts order by id
+---
+
+# {{ params.name }}
+
+```sql neighbours
+""" + QUERIES["two_params"] + """
+```
+
+```sql by_name
+""" + QUERIES["by_name"] + """
+```
+
+```sql aggregate
+""" + QUERIES["aggregate"] + """
+```
+
+{{ table(neighbours) }} {{ table(by_name) }} {{ table(aggregate) }}
+"""
+
+
+def queries_run(stdout: str) -> int:
+    match = re.search(r"queries: (\d+) run", stdout)
+    assert match, stdout
+    return int(match.group(1))
+
+
+@pytest.mark.parametrize("report", [PER_QUERY, TEMPLATED], ids=["batched only", "with queries run per page"])
+def test_a_changed_table_runs_again_only_the_batched_queries_that_read_it(tmp_path, report):
+    project = csv_site(tmp_path / "site")
+    (project / "reports" / "accounts" / "[name].md").write_text(report.lstrip("\n"))
+    build_ok(project)
+    assert queries_run(build_ok(project)) == 0
+    deals = project / "sources" / "deals.csv"
+    deals.write_text(deals.read_text() + "18,2,Won,9.5,2026-04-01\n")
+    out = build_ok(project)
+    if report is PER_QUERY:
+        assert queries_run(out) == 2  # by_name and aggregate read deals; neighbours reads accounts only
+        assert summary(out) == (1, 7)
+    fresh = csv_site(tmp_path / "fresh")
+    (fresh / "reports" / "accounts" / "[name].md").write_text(report.lstrip("\n"))
+    (fresh / "sources" / "deals.csv").write_text(deals.read_text())
+    build_ok(fresh, "--no-cache")
+    assert data_files(project) == data_files(fresh)
