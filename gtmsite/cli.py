@@ -210,6 +210,18 @@ def _output_dir(project: Path, output: Path | None) -> Path:
     return output.resolve() if output else load_config(project).output_dir
 
 
+def _cache_dir(project: Path) -> Path:
+    """The project's cache folder; the default one when the project has no readable site.toml."""
+    from .config import Config, load_config
+    from .errors import ConfigError
+
+    try:
+        config = load_config(project)
+    except ConfigError:
+        return project.resolve() / Config.cache_dir
+    return config.project / config.cache_dir
+
+
 OutputOption = typer.Option(None, "--output", "-o",
                             help="The published site (default: the output folder set in site.toml).")
 
@@ -280,10 +292,10 @@ def versions_prune(keep: int = typer.Option(..., "--keep", min=1, help="How many
                    project: Path = ProjectOption, output: Path | None = OutputOption,
                    debug: bool = DebugOption) -> None:
     """Remove all but the newest N versions."""
-    from .publish import prune
+    from .publish import LATEST_SPARE, prune
 
     def action() -> None:
-        dropped = prune(_output_dir(project, output), keep)
+        dropped = prune(_output_dir(project, output), keep, _cache_dir(project) / LATEST_SPARE)
         typer.echo(f"removed {len(dropped)} version(s){': ' + ', '.join(v['id'] for v in dropped) if dropped else ''}")
     _run(action, debug, builds=False)
 

@@ -285,7 +285,8 @@ def publish_version(staging: Path, output: Path, record: VersionRecord, keep: in
             if fresh is not None:
                 shutil.rmtree(fresh.parent, ignore_errors=True)
             raise
-        _swap_latest(output, fresh, spare)
+        # The tree leaving latest/ is the previous version's: not kept if that version was just dropped.
+        _swap_latest(output, fresh, None if record.previous in {v["id"] for v in dropped} else spare)
         if not (output / "index.html").exists() or (output / "index.html").read_text() != redirect_html:
             write_atomically(output / "index.html", redirect_html)
         if versions_page is not None:
@@ -298,12 +299,15 @@ def publish_version(staging: Path, output: Path, record: VersionRecord, keep: in
     return versions
 
 
-def prune(output: Path, keep: int) -> list[dict]:
-    """Keep the newest `keep` versions; remove the others' folders. Returns the removed entries."""
+def prune(output: Path, keep: int, spare: Path | None = None) -> list[dict]:
+    """Keep the newest `keep` versions; remove the others' folders (and the spare copy of an earlier
+    `latest/`, whose links would keep a removed version's files on disk). Returns the removed entries."""
     with publish_lock(output):
         kept, dropped = _drop(output, read_versions(output), keep)
         if dropped:
             write_atomically(output / VERSIONS_FILE, json.dumps(kept, indent=2))
+            if spare is not None:
+                shutil.rmtree(spare, ignore_errors=True)
         for old in dropped:
             shutil.rmtree(output / "v" / old["id"], ignore_errors=True)
         return dropped

@@ -382,8 +382,11 @@ def test_a_version_id_is_never_given_out_again_after_prune(tmp_path):
         build_ok(project)
     output = project / "build"
     assert [v["id"] for v in versions(output)] == [f"{DAY}.3", f"{DAY}.2", DAY]
+    spare = project / ".gtmsite-cache" / "latest-spare"
+    assert spare.is_dir()
     pruned = run_cli("versions", "prune", "--keep", "1", "--project", project)
     assert pruned.exit_code == 0, pruned.output
+    assert not spare.exists(), "the spare copy of an earlier latest/ would keep a removed version on disk"
     kept = versions(output)
     assert [v["id"] for v in kept] == [f"{DAY}.3"]
     assert kept[0]["previous"] is None, "previous never names a removed version"
@@ -402,6 +405,7 @@ def test_versions_keep_retires_ids_too(tmp_path):
         build_ok(project)
         listed = versions(output)
         assert len(listed) == 1 and listed[0]["previous"] is None
+        assert not (project / ".gtmsite-cache" / "latest-spare").exists(), "no copy of a removed version is kept"
     assert [v["id"] for v in versions(output)] == [f"{DAY}.3"]
 
 
