@@ -24,7 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .errors import SiteError
-from .files import link_tree, new_folder, replace_file, sync_tree
+from .files import link_tree, listing_inodes_are_true, new_folder, replace_file, sync_tree
 from .versions import MANIFEST, VersionRecord
 
 LOCK_FILE = ".gtmsite.lock"
@@ -214,7 +214,7 @@ def _linked_copy(output: Path, version_id: str, spare: Path | None = None) -> Pa
     fresh = new_folder(output, ".latest-") / "site"
     version = str(output / "v" / version_id)
     if spare is not None and _claimed(spare, fresh):
-        sync_tree(version, str(fresh))
+        sync_tree(version, str(fresh), listing_inodes_are_true(output))
     else:
         link_tree(version, str(fresh))
     return fresh

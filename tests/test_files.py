@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import article, deals_site, run_cli
 
-from gtmsite.files import link_tree, read_cached, store_in_cache, sync_tree
+from gtmsite.files import link_tree, listing_inodes_are_true, read_cached, store_in_cache, sync_tree
 
 CHART_SITE = {
     "reports/index.md": """
@@ -231,7 +231,8 @@ def _tree(folder: Path) -> dict[str, tuple[str, int]]:
             for p in folder.rglob("*")}
 
 
-def test_sync_tree_makes_an_old_copy_exactly_the_new_folder_and_keeps_what_is_the_same(tmp_path):
+@pytest.mark.parametrize("listed_inodes", [False, True], ids=["a stat per file", "inodes from the listings"])
+def test_sync_tree_makes_an_old_copy_exactly_the_new_folder_and_keeps_what_is_the_same(tmp_path, listed_inodes):
     new = tmp_path / "new"
     for rel, text in {"index.html": "home", "a/index.html": "a2", "b/index.html": "b", "d": "now a file",
                       "deep/er/x.csv": "x"}.items():
@@ -251,7 +252,15 @@ def test_sync_tree_makes_an_old_copy_exactly_the_new_folder_and_keeps_what_is_th
     (old / "d").mkdir()
     (old / "d/inner.html").write_text("was a folder")
     (old / "deep/er/x.csv").unlink()
-    sync_tree(str(new), str(old))
+    sync_tree(str(new), str(old), listed_inodes)
     assert _tree(old) == _tree(new)  # the same names, bytes and files (inodes)
     assert (old / "b/index.html").stat().st_ino == kept
     assert shared.read_text() == "published", "a removed link never changes the file it shared"
+
+
+@pytest.mark.skipif(not Path("/proc/self/mountinfo").exists(), reason="reads Linux's mount table")
+def test_only_known_file_systems_are_trusted_with_inodes_from_listings(tmp_path):
+    assert not listing_inodes_are_true(Path("/proc/self"))  # procfs: its listings are not stat's
+    kind = subprocess.run(["stat", "-f", "-c", "%T", str(tmp_path)], capture_output=True, text=True).stdout.strip()
+    known = kind in {"ext2/ext3", "xfs", "btrfs", "tmpfs"}  # as `stat -f` names them
+    assert listing_inodes_are_true(tmp_path / "not" / "made" / "yet") == known
