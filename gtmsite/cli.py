@@ -292,10 +292,11 @@ def versions_prune(keep: int = typer.Option(..., "--keep", min=1, help="How many
                    project: Path = ProjectOption, output: Path | None = OutputOption,
                    debug: bool = DebugOption) -> None:
     """Remove all but the newest N versions."""
-    from .publish import LATEST_SPARE, prune
+    from .publish import prune, spare_folder
 
     def action() -> None:
-        dropped = prune(_output_dir(project, output), keep, _cache_dir(project) / LATEST_SPARE)
+        target = _output_dir(project, output)
+        dropped = prune(target, keep, spare_folder(_cache_dir(project), target))
         typer.echo(f"removed {len(dropped)} version(s){': ' + ', '.join(v['id'] for v in dropped) if dropped else ''}")
     _run(action, debug, builds=False)
 

@@ -109,7 +109,7 @@ class QueryRunner:
     # -- queries outside pages ------------------------------------------------------------------
 
     def cached_query(self, name: str, sql: str, rel: str, line: int) -> QueryResult:
-        key = ResultCache.key("query", self.prints.of_sql(sql), sql)
+        key = ResultCache.key("query", self.prints.of_sql(sql), sql, name, line)  # the result carries both
         cached = self.cache.get(key)
         if cached is not None:
             return cached
@@ -292,7 +292,7 @@ class QueryRunner:
         """The cache key of the results of a templated report's pages: one entry for all of them."""
         page_checks = self.page_checks(report)
         clock = self.now.isoformat(timespec="minutes") if any(c.kind == "freshness" for c in page_checks) else ""
-        return ResultCache.key("templated", self.page_fingerprint(report), [(q.name, q.sql) for q in report.queries],
+        return ResultCache.key("templated", 2, self.page_fingerprint(report), [(q.name, q.sql) for q in report.queries],
                                [c.text for c in page_checks], [sorted(p.params.items()) for p in pages], clock)
 
     def batched_key(self, query: Query, pages: list[Page]) -> str:

@@ -3,6 +3,7 @@ before use, folders that take the user's umask, and scratch folders that never o
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -106,13 +107,27 @@ def new_folder(parent: Path, prefix: str) -> Path:
             continue
 
 
+# Why a hard link cannot be made where a copy can: another file system, a file's link limit, a file
+# system without links. Any other error (the name exists, no space) is not papered over with a copy.
+_NO_LINK = {errno.EXDEV, errno.EMLINK, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP}
+
+
 def link_or_copy(src: str, dst: str) -> None:
     """A hard link (no extra disk; a published file is never written again), or a copy where a link cannot
-    be made (another file system, a file's link limit)."""
+    be made. The copy is a new file renamed into place: `dst` may be a name that is there already, and
+    what is there may be a link to a published file, which must not be written into."""
     try:
         os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
+    except OSError as exc:
+        if exc.errno not in _NO_LINK:
+            raise
+        tmp = f"{dst}.{os.getpid()}.{threading.get_ident()}.tmp"
+        try:
+            shutil.copy2(src, tmp)
+            os.replace(tmp, dst)
+        finally:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
 
 
 def link_tree(source: str, target: str) -> None:
@@ -152,17 +167,20 @@ def sync_tree(source: str, target: str, listed_inodes: bool = False) -> None:
                 link_tree(want.path, path)
         elif have is None or have.is_dir(follow_symlinks=False):
             link_or_copy(want.path, path)
-        elif not (want.inode() == have.inode() if listed_inodes else _same_file(want, have)):
+        elif not (want.inode() == have.inode() if listed_inodes else same_file(want.path, have.path)):
             os.unlink(path)
             link_or_copy(want.path, path)
 
 
-def _same_file(a: os.DirEntry, b: os.DirEntry) -> bool:
+def same_file(path: str, other: str) -> bool:
+    """Whether two names are links to one file: the same device and inode, and (against a file system that
+    makes inode numbers up) the same size and time of change."""
     try:
-        one, other = a.stat(follow_symlinks=False), b.stat(follow_symlinks=False)
+        one, two = os.lstat(path), os.lstat(other)
     except OSError:
         return False
-    return (one.st_dev, one.st_ino) == (other.st_dev, other.st_ino)
+    return (one.st_dev, one.st_ino, one.st_size, one.st_mtime_ns) == (two.st_dev, two.st_ino, two.st_size,
+                                                                      two.st_mtime_ns)
 
 
 # File systems whose folder listings give each entry's inode number as stat does, unique on the file system.

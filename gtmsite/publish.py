@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import hashlib
 import json
 import os
 import re
 import shutil
 import signal
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -220,13 +222,33 @@ def _linked_copy(output: Path, version_id: str, spare: Path | None = None) -> Pa
     return fresh
 
 
+def spare_folder(cache: Path, output: Path) -> Path:
+    """Where the tree that leaves an output's `latest/` is kept: in the project's cache, one per output
+    folder (two outputs never take each other's)."""
+    name = hashlib.sha256(os.path.realpath(output).encode()).hexdigest()[:12]
+    return cache / f"{LATEST_SPARE}-{name}"
+
+
 def _claimed(spare: Path, fresh: Path) -> bool:
-    """Take the spare tree for this build (a rename: of two builds at once, one gets it)."""
+    """Take the spare tree for this build (a rename: of two builds at once, one gets it). Only a folder:
+    a symbolic link (a `latest/` someone made one) would lead the update into what it points to."""
+    if not stat.S_ISDIR(_lstat_mode(spare)):
+        return False
     try:
         os.rename(spare, fresh)
-        return True
-    except OSError:  # none yet, or on another file system
+    except OSError:  # taken by another build, or on another file system
         return False
+    if stat.S_ISDIR(_lstat_mode(fresh)):
+        return True
+    os.unlink(fresh)  # replaced by a link between the check and the rename
+    return False
+
+
+def _lstat_mode(path: Path) -> int:
+    try:
+        return os.lstat(path).st_mode
+    except OSError:
+        return 0
 
 
 def _swap_latest(output: Path, fresh: Path, spare: Path | None = None) -> None:
@@ -242,6 +264,8 @@ def _swap_latest(output: Path, fresh: Path, spare: Path | None = None) -> None:
 
 
 def _keep_spare(tree: Path, spare: Path) -> None:
+    if not stat.S_ISDIR(_lstat_mode(tree)):
+        return  # a `latest/` that was a symbolic link: removed with its hidden folder, not kept
     try:
         spare.parent.mkdir(parents=True, exist_ok=True)
         os.rename(tree, spare)
@@ -307,10 +331,21 @@ def prune(output: Path, keep: int, spare: Path | None = None) -> list[dict]:
         if dropped:
             write_atomically(output / VERSIONS_FILE, json.dumps(kept, indent=2))
             if spare is not None:
-                shutil.rmtree(spare, ignore_errors=True)
+                _remove_spare(spare)
         for old in dropped:
             shutil.rmtree(output / "v" / old["id"], ignore_errors=True)
         return dropped
+
+
+def _remove_spare(spare: Path) -> None:
+    """Take the spare (a rename, so that a build claiming it at this moment gets all of it or none), then
+    remove it."""
+    taken = spare.with_name(f".{spare.name}.{os.getpid()}.removing")
+    try:
+        os.rename(spare, taken)
+    except OSError:
+        return
+    shutil.rmtree(taken, ignore_errors=True)
 
 
 def disk_usage(folder: Path) -> tuple[int, int]:

@@ -27,12 +27,12 @@ from .metricfences import Definitions, definition_changes, metric_hashes
 from .output import Writer
 from .pdf import PDF_FILE, VersionInfo, make_pdf
 from .publish import (
-    LATEST_SPARE,
     LOCK_FILE,
     VERSIONS_FILE,
     publish_lock,
     publish_version,
     read_versions,
+    spare_folder,
     staging_folder,
     tidy,
     used_ids,
@@ -106,7 +106,8 @@ def build_site(project: Path | str, output: Path | str | None = None, log: Log =
         from .gitbranch import publish_to_branch
 
         return publish_to_branch(config, git_branch,
-                                 lambda folder: _release(config, folder, log, use_cache, label, strict, debug))
+                                 lambda folder: _release(config, folder, log, use_cache, label, strict, debug,
+                                                         keep_spare=False))
     target = Path(output).resolve() if output else config.output_dir
     if output:
         held = input_holding(config.project, target)
@@ -207,7 +208,9 @@ def strict_error(warning: Problem) -> Problem:
 
 
 def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str, strict: bool = False,
-             debug: Log | None = None) -> Release:
+             debug: Log | None = None, keep_spare: bool = True) -> Release:
+    """`keep_spare`: keep the tree leaving `latest/` for the next build (not for a --git-branch build's
+    scratch checkout, which the next build does not publish into)."""
     if target == config.project or config.project.is_relative_to(target):
         raise ConfigError(f"[build] output: {target} would hold the project itself; choose a folder inside it",
                           "site.toml")
@@ -259,7 +262,8 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             builder.writer.write(CHECKS_FILE, checks_json(result.checks, result.pages))
             deliver(config, staging, index, record, log)
             redirect = extras.env.get_template("redirect.html").render(target="latest/")
-            publish_version(staging, target, record, config.keep, redirect, spare=builder.cache_dir(LATEST_SPARE))
+            publish_version(staging, target, record, config.keep, redirect,
+                            spare=spare_folder(config.project / config.cache_dir, target) if keep_spare else None)
             staging = None
             log(f"published version {version_id} -> {target / 'v' / version_id}")
             result.notes.extend(notes)

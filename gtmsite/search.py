@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SiteError
-from .files import link_or_copy, link_tree, replace_file
+from .files import link_or_copy, link_tree, replace_file, same_file
 
 INDEX_DIR = "_pagefind"
 # Beside each bundle: {url: sha256 of the page's file} for the pages it indexes. A shard whose pages all have
@@ -87,20 +87,13 @@ def page_digests(folder: Path, pages: list[IndexedPage], previous: Path | None, 
     cut = len(str(folder)) + 1
     for page in pages:
         old = known.get(page.url)
-        if old is not None and previous is not None and _same_file(page.path, os.path.join(previous, page.path[cut:])):
+        if old is not None and previous is not None and same_file(page.path, os.path.join(previous, page.path[cut:])):
             digests[page.url] = old
             continue
         with open(page.path, "rb") as handle:
             digests[page.url] = hashlib.file_digest(handle, "sha256").hexdigest()
     return digests
 
-
-def _same_file(path: str, other: str) -> bool:
-    try:
-        a, b = os.stat(path), os.stat(other)
-    except OSError:
-        return False
-    return (a.st_ino, a.st_dev) == (b.st_ino, b.st_dev)
 
 
 def index_version(folder: Path, previous: Path | None = None) -> SearchIndex:

@@ -296,3 +296,37 @@ def test_a_changed_table_runs_again_only_the_batched_queries_that_read_it(tmp_pa
     (fresh / "sources" / "deals.csv").write_text(deals.read_text())
     build_ok(fresh, "--no-cache")
     assert data_files(project) == data_files(fresh)
+
+
+SAME_SQL = """---
+title: "{{{{ params.name }}}}"
+pages: select id, name, region from accounts order by id
+---
+
+# {{{{ params.name }}}}
+
+```sql {name}
+select count(*) as n from deals
+```
+
+```sql mine
+select * from deals where account_id = $id
+```
+
+{{{{ table({name}) }}}} {{{{ table(mine) }}}}
+"""
+
+
+def test_two_queries_of_the_same_text_keep_their_own_names(tmp_path):
+    """The same SQL under two names (in two reports) is two results: each page's download is its own."""
+    project = csv_site(tmp_path / "site")
+    (project / "reports" / "accounts" / "[name].md").write_text(SAME_SQL.format(name="alpha"))
+    (project / "reports" / "other").mkdir()
+    (project / "reports" / "other" / "[name].md").write_text(SAME_SQL.format(name="beta"))
+    for _ in range(2):  # from DuckDB, then from the cache
+        build_ok(project)
+        latest = project / "build" / "latest"
+        links = [(html, href) for html in latest.rglob("index.html")
+                 for href in re.findall(r'href="[^"]*?(_data/[^"]+\.csv)"', html.read_text(encoding="utf-8"))]
+        assert any("/beta.csv" in href for _, href in links) and any("/alpha.csv" in href for _, href in links)
+        assert [(str(html), href) for html, href in links if not (latest / href).is_file()] == []

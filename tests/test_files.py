@@ -3,6 +3,7 @@ itself in git; scratch folders never outlive their process; links out of the pro
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
 import re
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import article, deals_site, run_cli
 
-from gtmsite.files import link_tree, listing_inodes_are_true, read_cached, store_in_cache, sync_tree
+from gtmsite.files import link_or_copy, link_tree, listing_inodes_are_true, read_cached, store_in_cache, sync_tree
 
 CHART_SITE = {
     "reports/index.md": """
@@ -264,3 +265,23 @@ def test_only_known_file_systems_are_trusted_with_inodes_from_listings(tmp_path)
     kind = subprocess.run(["stat", "-f", "-c", "%T", str(tmp_path)], capture_output=True, text=True).stdout.strip()
     known = kind in {"ext2/ext3", "xfs", "btrfs", "tmpfs"}  # as `stat -f` names them
     assert listing_inodes_are_true(tmp_path / "not" / "made" / "yet") == known
+
+
+def test_link_or_copy_never_writes_into_a_file_that_is_there(tmp_path, monkeypatch):
+    published, new = tmp_path / "published.html", tmp_path / "new.html"
+    published.write_text("published")
+    new.write_text("new")
+    there = tmp_path / "page.html"
+    os.link(published, there)
+    with pytest.raises(FileExistsError):
+        link_or_copy(str(new), str(there))
+    real_link = os.link
+
+    def across_file_systems(src, dst, *args, **kwargs):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", across_file_systems)
+    link_or_copy(str(new), str(there))  # a copy, renamed over the name
+    monkeypatch.setattr(os, "link", real_link)
+    assert there.read_text() == "new" and published.read_text() == "published"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.html", "page.html", "published.html"]

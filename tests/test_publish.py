@@ -31,7 +31,7 @@ from versioning import (
     versions,
 )
 
-from gtmsite.publish import disk_usage
+from gtmsite.publish import disk_usage, spare_folder
 
 # -- a failed build publishes nothing --------------------------------------------------------------
 
@@ -287,7 +287,8 @@ def test_latest_is_updated_from_the_tree_it_left_behind_and_is_exactly_the_new_v
     links, not a copy of the whole site). However that tree was left, latest/ is the new version, exactly,
     and no published file is touched."""
     project = versioned_site(tmp_path / "site", {"reports/extra.md": "# Extra\n\nFor now.\n"})
-    output, spare = project / "build", project / ".gtmsite-cache" / "latest-spare"
+    output = project / "build"
+    spare = spare_folder(project / ".gtmsite-cache", output)
     build_ok(project)
     first = output / "v" / versions(output)[0]["id"]
     assert not spare.exists(), "a first build has no earlier latest/ to keep"
@@ -313,13 +314,35 @@ def test_latest_is_updated_from_the_tree_it_left_behind_and_is_exactly_the_new_v
     assert not leftovers(output)
 
 
-def test_without_the_cache_latest_is_a_new_copy(tmp_path):
+def test_no_cache_builds_and_other_outputs_keep_latest_exact(tmp_path):
+    """The kept tree is no cache of results (it is brought up to date whatever it holds): --no-cache
+    builds use it too, and each output folder keeps its own."""
     project = versioned_site(tmp_path / "site")
-    build_ok(project, "--no-cache")
-    set_data(project, 1)
-    build_ok(project, "--no-cache")
-    _same_files(project / "build" / "latest", project / "build" / "v" / versions(project / "build")[0]["id"])
-    assert not (project / ".gtmsite-cache" / "latest-spare").exists()
+    other = tmp_path / "elsewhere"
+    for step in (0, 1, 2):
+        set_data(project, step)
+        build_ok(project, "--no-cache")
+        build_ok(project, "--output", str(other))
+        for output in (project / "build", other):
+            _same_files(output / "latest", output / "v" / versions(output)[0]["id"])
+    spares = sorted(p.name for p in (project / ".gtmsite-cache").glob("latest-spare-*"))
+    assert len(spares) == 2, spares
+
+
+def test_a_latest_that_is_a_symbolic_link_never_leads_a_build_into_a_version(tmp_path):
+    project = versioned_site(tmp_path / "site")
+    output = project / "build"
+    build_ok(project)
+    first = output / "v" / versions(output)[0]["id"]
+    before = tree_hash(first)
+    shutil.rmtree(output / "latest")
+    (output / "latest").symlink_to(first.resolve())  # made by hand, say to save disk
+    for step in (1, 2, 0):
+        set_data(project, step)
+        build_ok(project)
+        _same_files(output / "latest", output / "v" / versions(output)[0]["id"])
+    assert tree_hash(first) == before
+    assert not (output / "latest").is_symlink()
 
 
 @pytest.mark.xfail(strict=True, reason=(
@@ -382,7 +405,7 @@ def test_a_version_id_is_never_given_out_again_after_prune(tmp_path):
         build_ok(project)
     output = project / "build"
     assert [v["id"] for v in versions(output)] == [f"{DAY}.3", f"{DAY}.2", DAY]
-    spare = project / ".gtmsite-cache" / "latest-spare"
+    spare = spare_folder(project / ".gtmsite-cache", output)
     assert spare.is_dir()
     pruned = run_cli("versions", "prune", "--keep", "1", "--project", project)
     assert pruned.exit_code == 0, pruned.output
@@ -405,7 +428,7 @@ def test_versions_keep_retires_ids_too(tmp_path):
         build_ok(project)
         listed = versions(output)
         assert len(listed) == 1 and listed[0]["previous"] is None
-        assert not (project / ".gtmsite-cache" / "latest-spare").exists(), "no copy of a removed version is kept"
+        assert not list((project / ".gtmsite-cache").glob("latest-spare*")), "no copy of a removed version is kept"
     assert [v["id"] for v in versions(output)] == [f"{DAY}.3"]
 
 
