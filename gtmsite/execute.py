@@ -276,13 +276,13 @@ class QueryRunner:
                 return data, linked, frozenset(q.name for q in plan.batched if parameter_names(q.sql))
         for name, reason in plan.reasons:
             self.debug(f"{report.rel}: query '{name}' runs once per page: {reason}")
-        batched, snapshots, all_cached = self.run_batched(report, plan.batched, pages)
+        batched, snapshots = self.run_batched(report, plan.batched, pages)
         single = tuple(q for q in report.queries if q.name not in batched)
         data = {}
         for i, page in enumerate(pages):
             done = {name: per_page[i] for name, per_page in batched.items()}
             data[page.url] = self.run_page(report, page.params, single, done, store=False) if single \
-                else PageData({q.name: done[q.name] for q in report.queries}, (), (), all_cached)
+                else PageData({q.name: done[q.name] for q in report.queries})
         if whole and not any(d.problems for d in data.values()):
             self.cache.put(key, packed([(d.results, [(c.passed, c.detail) for c in d.checks]) for d in data.values()]))
         bulk = frozenset(s.rel.rsplit("/", 1)[-1].removesuffix(".parquet") for s in snapshots)
@@ -303,13 +303,11 @@ class QueryRunner:
                                params, [[p.params.get(name) for name in params] for p in pages])
 
     def run_batched(self, report: Report, queries: tuple[Query, ...], pages: list[Page]
-                    ) -> tuple[dict[str, list[QueryResult]], list[Snapshot], bool]:
+                    ) -> tuple[dict[str, list[QueryResult]], list[Snapshot]]:
         """Each query once for all `pages` (or from the cache): one result per page, by query name (a query
-        DuckDB cannot run batched is left out: it runs one page at a time), the Parquet snapshots, and
-        whether every one came from the cache."""
+        DuckDB cannot run batched is left out: it runs one page at a time), and the Parquet snapshots."""
         out: dict[str, list[QueryResult]] = {}
         snapshots: list[Snapshot] = []
-        all_cached = True
         rows = [page.params for page in pages]
         for query in queries:
             if not parameter_names(query.sql):
@@ -327,7 +325,6 @@ class QueryRunner:
                 if target is not None:
                     snapshots.append(Snapshot(snapshot_name(query, pages), target))
                 continue
-            all_cached = False
             per_page = run_batched(self.cursor(), query, rows, table="__gtm_bulk" if target else None)
             if per_page is None:
                 self.debug(f"{report.rel}: query '{query.name}' runs once per page: DuckDB could not run it batched")
@@ -337,7 +334,7 @@ class QueryRunner:
             self.cache.put(key, packed_query(per_page))
             if target is not None:
                 snapshots.append(self.write_snapshot(self.cursor(), query, per_page[0].columns, target, pages))
-        return out, snapshots, all_cached
+        return out, snapshots
 
     def earlier_snapshots(self, report: Report, queries: tuple[Query, ...], pages: list[Page]
                           ) -> list[Snapshot] | None:

@@ -95,7 +95,6 @@ def page_digests(folder: Path, pages: list[IndexedPage], previous: Path | None, 
     return digests
 
 
-
 def index_version(folder: Path, previous: Path | None = None) -> SearchIndex:
     """Write `folder/_pagefind/` for the version in `folder` (a staging folder, before it is published)."""
     return start_index(folder, previous).finish()

@@ -249,28 +249,16 @@ def test_debug_says_which_queries_run_one_page_at_a_time(tmp_path):
         in result.stderr
 
 
-PER_QUERY = """
----
-title: "{{ params.name }}"
-pages: select id, name, region from accounts order by id
----
+def account_report(fences: dict[str, str], body: str) -> str:
+    """A templated report of one page per account, with these ```sql fences (name: SQL) and this body."""
+    sql = "".join(f"```sql {name}\n{text}\n```\n\n" for name, text in fences.items())
+    return ('---\ntitle: "{{ params.name }}"\npages: select id, name, region from accounts order by id\n---\n\n'
+            f"# {{{{ params.name }}}}\n\n{sql}{body}\n")
 
-# {{ params.name }}
 
-```sql neighbours
-""" + QUERIES["two_params"] + """
-```
-
-```sql by_name
-""" + QUERIES["by_name"] + """
-```
-
-```sql aggregate
-""" + QUERIES["aggregate"] + """
-```
-
-{{ table(neighbours) }} {{ table(by_name) }} {{ table(aggregate) }}
-"""
+PER_QUERY = account_report({"neighbours": QUERIES["two_params"], "by_name": QUERIES["by_name"],
+                            "aggregate": QUERIES["aggregate"]},
+                           "{{ table(neighbours) }} {{ table(by_name) }} {{ table(aggregate) }}")
 
 
 def queries_run(stdout: str) -> int:
@@ -298,31 +286,17 @@ def test_a_changed_table_runs_again_only_the_batched_queries_that_read_it(tmp_pa
     assert data_files(project) == data_files(fresh)
 
 
-SAME_SQL = """---
-title: "{{{{ params.name }}}}"
-pages: select id, name, region from accounts order by id
----
-
-# {{{{ params.name }}}}
-
-```sql {name}
-select count(*) as n from deals
-```
-
-```sql mine
-select * from deals where account_id = $id
-```
-
-{{{{ table({name}) }}}} {{{{ table(mine) }}}}
-"""
+def same_sql(name: str) -> str:
+    fences = {name: "select count(*) as n from deals", "mine": "select * from deals where account_id = $id"}
+    return account_report(fences, f"{{{{ table({name}) }}}} {{{{ table(mine) }}}}")
 
 
 def test_two_queries_of_the_same_text_keep_their_own_names(tmp_path):
     """The same SQL under two names (in two reports) is two results: each page's download is its own."""
     project = csv_site(tmp_path / "site")
-    (project / "reports" / "accounts" / "[name].md").write_text(SAME_SQL.format(name="alpha"))
+    (project / "reports" / "accounts" / "[name].md").write_text(same_sql("alpha"))
     (project / "reports" / "other").mkdir()
-    (project / "reports" / "other" / "[name].md").write_text(SAME_SQL.format(name="beta"))
+    (project / "reports" / "other" / "[name].md").write_text(same_sql("beta"))
     for _ in range(2):  # from DuckDB, then from the cache
         build_ok(project)
         latest = project / "build" / "latest"
