@@ -178,7 +178,7 @@ class Builder:
         chosen = [p for p in chosen if p.report is None or plan.compiled[p.report.rel].problem is None]
         workers = max(1, self.config.worker_count)
         svg = SvgRenderer(self.cache_dir("svg"), workers, parallel=len(chosen) >= 8)
-        if any(_VL_CONVERT_CALL.search(r.body) for r in plan.reports):
+        if any(needs_vl_convert(r.body) for r in plan.reports):
             svg.warm_up()
         try:
             executed = execute_batched(self.runner, list(plan.reports), chosen)
@@ -247,9 +247,21 @@ class ExtraPages:
         self.writer.write(path, html)
 
 
-# A chart call that will need vl-convert (which takes most of a second to start): line charts are mostly
-# drawn by gtmsite itself (drawing/), so a site of them alone does not start it ahead of time.
-_VL_CONVERT_CALL = re.compile(r"\b(?!line_chart)(\w+_chart|histogram|heatmap|chart)\s*\(")
+# Chart calls that will need vl-convert (which takes most of a second to start): line charts and vertical
+# bars of one series are mostly drawn by gtmsite itself (drawing/), so a site of them alone does not start it
+# ahead of time.
+_CHART_CALL = re.compile(r"\b(\w+_chart|histogram|heatmap|chart)\s*\(([^}]*)")
+_NOT_DRAWN_BARS = re.compile(r"\b(horizontal|series|labels|colors)\s*=|y\s*=\s*\[")
+
+
+def needs_vl_convert(body: str) -> bool:
+    """Whether a report's chart calls include one that gtmsite does not draw itself (a guess from the text:
+    it decides only whether vl-convert starts early)."""
+    for name, arguments in _CHART_CALL.findall(body):
+        if name == "line_chart" or name == "bar_chart" and not _NOT_DRAWN_BARS.search(arguments):
+            continue
+        return True
+    return False
 
 
 class Progress:

@@ -27,7 +27,7 @@ CHART_SITE = {
         select stage, sum(amount) as amount from deals group by stage order by stage
         ```
 
-        {{ bar_chart(by_stage, x="stage", y="amount", title="By stage") }}
+        {{ bar_chart(by_stage, x="stage", y="amount", horizontal=True, title="By stage") }}
 
         {{ table(by_stage) }}
         """,

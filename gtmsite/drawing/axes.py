@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .text import text_bounds
+from .text import text_bounds, truncated
 
 Bounds = tuple[float, float, float, float]
 
@@ -19,6 +19,7 @@ class Label:
     baseline: str
     visible: bool
     bounds: Bounds
+    angle: float = 0  # degrees, as Vega's labelAngle
 
 
 def _intersect(a: Bounds, b: Bounds, separation: float) -> bool:
@@ -45,13 +46,13 @@ def without_overlaps(labels: list[Label], separation: float) -> list[Label]:
             if len(shown) > 1:
                 hidden.add(indices[-1])
             hidden.discard(len(labels) - 1)
-    return [Label(lb.x, lb.y, lb.text, lb.align, lb.baseline, i not in hidden, lb.bounds)
-            for i, lb in enumerate(labels)]
+    return [replace(lb, visible=i not in hidden) for i, lb in enumerate(labels)]
 
 
-def horizontal_labels(positions: list[float], texts: list[str], y: float, size: float, span: float,
+def horizontal_labels(positions: list[float], texts: list[str], y: float, size: float, limit: float, span: float,
                       flush: bool) -> list[Label]:
-    """Labels under a bottom axis: centred on their ticks, or flush with the ends of the range."""
+    """Labels under a bottom axis: centred on their ticks, or flush with the ends of the range; each text cut to
+    `limit` pixels."""
     out = []
     for x, text in zip(positions, texts):
         align = "center"
@@ -59,11 +60,13 @@ def horizontal_labels(positions: list[float], texts: list[str], y: float, size: 
             align = "left"
         elif flush and x >= span - 1:
             align = "right"
-        out.append(Label(x, y, text, align, "top", True, text_bounds(x, y, text, size, align, "top")))
+        out.append(Label(x, y, truncated(text, size, limit), align, "top", True,
+                         text_bounds(x, y, text, size, align, "top", limit)))
     return out
 
 
-def vertical_labels(positions: list[float], texts: list[str], x: float, size: float) -> list[Label]:
-    """Labels left of a left axis, right-aligned and centred on their ticks."""
-    return [Label(x, y, text, "right", "middle", True, text_bounds(x, y, text, size, "right", "middle"))
+def vertical_labels(positions: list[float], texts: list[str], x: float, size: float, limit: float) -> list[Label]:
+    """Labels left of a left axis, right-aligned and centred on their ticks; each text cut to `limit` pixels."""
+    return [Label(x, y, truncated(text, size, limit), "right", "middle", True,
+                  text_bounds(x, y, text, size, "right", "middle", limit))
             for y, text in zip(positions, texts)]

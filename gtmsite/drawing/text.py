@@ -58,10 +58,13 @@ def baseline_offset(baseline: str, size: float) -> int:
     return js_round(factor * size)
 
 
-def text_bounds(x: float, y: float, text: str, size: float, align: str,
-                baseline: str) -> tuple[float, float, float, float]:
-    """(x1, y1, x2, y2) of one line of text anchored at (x, y), as Vega bounds it."""
+def text_bounds(x: float, y: float, text: str, size: float, align: str, baseline: str,
+                limit: float = 0) -> tuple[float, float, float, float]:
+    """(x1, y1, x2, y2) of one line of text anchored at (x, y), as Vega bounds it: a text cut to `limit` counts
+    as the limit's width, whatever the cut text measures."""
     width = text_width(text, size)
+    if limit:
+        width = min(width, limit)
     top = y + baseline_offset(baseline, size) - js_round(0.8 * size)
     left = x - width / 2 if align == "center" else x - width if align == "right" else x
     return left, top, left + width, top + size
