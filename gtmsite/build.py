@@ -180,14 +180,18 @@ class Builder:
         svg = SvgRenderer(self.cache_dir("svg"), workers, parallel=len(chosen) >= 8)
         if any(needs_vl_convert(r.body) for r in plan.reports):
             svg.warm_up()
+        self.output.link_ahead(chosen, plan.base_keys)
         try:
             executed = execute_batched(self.runner, list(plan.reports), chosen)
             problems += executed.problems
+            self.output.finish_linking_ahead()
             # A build that fails still makes its pages, for their own errors, but writes them nowhere.
             output = self.output.nowhere() if problems else self.output
             output.link_snapshots(executed.snapshots)
             outcomes = self.build_pages(plan, chosen, executed, output, svg)
+            self.output.drop_ahead({o.page.url for o in outcomes} if output is self.output else set())
         finally:
+            self.output.finish_linking_ahead()
             svg.close()
         notes = list(self.sources.notes) + [n for o in outcomes for n in o.notes]
         all_checks = list(executed.table_checks) + [c for o in outcomes for c in o.checks]

@@ -93,10 +93,9 @@ class PageMaker:
             data = self.executed.pages.get(page.url) or self.runner.page_data(page)
             outcome = replace(outcome, key=content_key(self.plan.base_keys[page.url], data), results=data.results,
                               checks=data.checks, problems=data.problems, cached=data.cached)
-        if not outcome.problems:
-            reused = self.output.link_previous(page, outcome.key)
-            if reused is not None:
-                return replace(outcome, reused=reused)
+        reused = self.output.link_previous(page, None if outcome.problems else outcome.key)
+        if reused is not None:
+            return replace(outcome, reused=reused)
         rendered = self.renderer.render(page, data, self.plan.compiled)
         outcome = replace(outcome, problems=outcome.problems + rendered.problems, warnings=rendered.warnings,
                           kpis=rendered.kpis, notes=rendered.notes, forecasts=rendered.forecasts)

@@ -45,8 +45,25 @@ class Writer:
             self._written.add(rel)
         return None if self._root is None else os.path.join(self._root, rel)
 
+    def claim(self, rel: str) -> None:
+        """Count a file placed ahead of time (`place_ahead`) as written by this build."""
+        self._claim(rel)
+
+    def place_ahead(self, rel: str, source: str) -> None:
+        """Hard-link `source` at `rel` before any page claims it (the previous version's copy of a page likely
+        unchanged); OSError if it cannot. The page's maker then claims it, or removes it (`remove_ahead`)."""
+        path = os.path.join(self._root, rel)
+        self._make_folder(path)
+        os.link(source, path)
+
+    def remove_ahead(self, rel: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(self._root, rel))
+
     def write(self, rel: str, data: str | bytes, immutable: bool = False) -> None:
-        """Write a file; `immutable` (content-hashed names) skips a file that is already there."""
+        """Write a file; `immutable` (content-hashed names) skips a file that is already there. Outside the
+        preview a file is always new ("x" mode): a name still linked to a previous version's file is an
+        error, never a write into that version."""
         path = self._claim(rel)
         if path is None or immutable and os.path.exists(path):
             return
@@ -55,7 +72,7 @@ class Writer:
                 replace_file(Path(path), data)
                 return
             self._make_folder(path)
-            with open(path, "wb") as handle:
+            with open(path, "xb") as handle:
                 handle.write(data.encode("utf-8") if isinstance(data, str) else data)
         except OSError as exc:
             raise io_error(exc, "writing", path) from None

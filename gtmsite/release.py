@@ -298,7 +298,9 @@ def page_summaries(result: BuildResult, definitions: Definitions | None = None) 
     summaries = []
     for outcome in result.outcomes:
         if outcome.reused is not None:
-            summaries.append(outcome.reused)
+            reused = outcome.reused  # a manifest of an older gtmsite has no base keys: this one has
+            summaries.append(reused if reused.base or result.plan is None
+                             else replace(reused, base=result.plan.base_keys.get(reused.url, "")))
             continue
         queries = {name: QuerySummary(len(r.rows), list(r.columns), r.digest,
                                       column_totals(r))
@@ -308,7 +310,8 @@ def page_summaries(result: BuildResult, definitions: Definitions | None = None) 
         kpis = kpi_values(outcome.kpis, defined)
         forecasts = [json.loads(json.dumps(asdict(f), default=str)) for f in outcome.forecasts]
         key = "" if outcome.warnings else outcome.key  # rendered again next time, so its warnings are said again
-        summaries.append(PageSummary(outcome.page.url, outcome.page.title, queries, kpis, key, forecasts))
+        base = result.plan.base_keys.get(outcome.page.url, "") if key and result.plan is not None else ""
+        summaries.append(PageSummary(outcome.page.url, outcome.page.title, queries, kpis, key, forecasts, base))
     return summaries
 
 

@@ -50,6 +50,7 @@ class PageSummary:
     kpis: list[KpiValue] = field(default_factory=list)
     key: str = ""  # the page's inputs: an equal key in the next build means the same page
     forecasts: list[dict] = field(default_factory=list)  # the charts' forecasts (forecast_charts.ForecastRecord)
+    base: str = ""  # the page's inputs without its results (plan.base_keys): its copy may be linked ahead
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def _page_json(page: PageSummary) -> dict[str, Any]:
     return {"url": page.url, "title": page.title,
             "queries": {name: {"rows": q.rows, "columns": q.columns, "digest": q.digest, "totals": q.totals}
                         for name, q in page.queries.items()},
-            "kpis": [asdict(k) for k in page.kpis], "key": page.key, "forecasts": page.forecasts}
+            "kpis": [asdict(k) for k in page.kpis], "key": page.key, "forecasts": page.forecasts, "base": page.base}
 
 
 def read_manifest(version_dir: Path) -> dict[str, PageSummary]:
@@ -170,7 +171,7 @@ def read_manifest(version_dir: Path) -> dict[str, PageSummary]:
         kpis = [KpiValue(**k) for k in page.get("kpis", [])]
         forecasts = [f for f in page.get("forecasts", []) if isinstance(f, dict)]
         pages[page["url"]] = PageSummary(page["url"], page.get("title", ""), queries, kpis, page.get("key", ""),
-                                         forecasts)
+                                         forecasts, page.get("base", ""))
     return pages
 
 

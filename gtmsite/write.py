@@ -1,5 +1,8 @@
 """The write stage: pages, their data files, the snapshots, the theme's assets and the Vega bundle, through
 the build's one Writer; or, for a page whose key did not change, the previous version's copy, linked.
+
+A page's key is known once its queries have run, but on a build for new data most pages come out the same:
+their copies are linked ahead, while the queries run, and the few that changed are removed again.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from .svg import vega_bundle
 from .theme import Theme
 from .versions import PageSummary, download_csv
 
+LINK_AHEAD_FROM = 200  # pages likely unchanged: below this, linking them as they come is as quick
+
 
 class SiteOutput:
     """Where a build's pages and files go (a version's staging folder, the preview's folder, or nowhere)."""
@@ -39,6 +44,8 @@ class SiteOutput:
         self.scratch = scratch
         self._vega_lock = threading.Lock()
         self._vega_url: str | None = None
+        self._ahead: dict[str, list[str]] = {}  # url -> the files of its previous copy, linked ahead
+        self._linking: threading.Thread | None = None
 
     def nowhere(self) -> SiteOutput:
         """The same output, writing nothing (a build that failed still makes its pages, for their errors)."""
@@ -48,15 +55,70 @@ class SiteOutput:
     def parquet_cache(self) -> Path:
         return self.config.project / self.config.cache_dir / "parquet"
 
-    def link_previous(self, page: Page, key: str) -> PageSummary | None:
+    def link_ahead(self, pages: Iterable[Page], base_keys: Mapping[str, str]) -> None:
+        """Start linking, in a thread, the previous version's copies of the pages whose inputs other than their
+        results are unchanged (`base_keys`), while the queries run; `finish_linking_ahead` waits for it."""
+        if self.previous is None or self.writer.root is None:
+            return
+        folder, summaries = self.previous
+        likely = [p for p in pages
+                  if (s := summaries.get(p.url)) is not None and s.base and s.base == base_keys.get(p.url)]
+        if len(likely) >= LINK_AHEAD_FROM:
+            self._linking = threading.Thread(target=self._place_ahead, args=(folder, likely), daemon=True)
+            self._linking.start()
+
+    def _place_ahead(self, folder: str, pages: list[Page]) -> None:
+        for page in pages:
+            placed: list[str] = []
+            try:
+                source = os.path.join(folder, page.output_path)
+                if not os.path.isfile(source):
+                    continue
+                self.writer.place_ahead(page.output_path, source)
+                placed.append(page.output_path)
+                if page.report is not None:
+                    data = f"_data/{page.data_key}"
+                    for name, item in _files_in(os.path.join(folder, data)):
+                        self.writer.place_ahead(f"{data}/{name}", item)
+                        placed.append(f"{data}/{name}")
+            except OSError:
+                self._remove(placed)  # this page is linked or written as usual, after its queries
+                continue
+            self._ahead[page.url] = placed
+
+    def finish_linking_ahead(self) -> None:
+        """Wait for the linking ahead (before the pages are made, in this process or forked workers)."""
+        if self._linking is not None:
+            self._linking.join()
+            self._linking = None
+
+    def drop_ahead(self, made: set[str]) -> None:
+        """Remove the copies linked ahead for pages that were not made (they are not in this version)."""
+        for url, placed in self._ahead.items():
+            if url not in made:
+                self._remove(placed)
+        self._ahead = {}
+
+    def _remove(self, placed: list[str]) -> None:
+        for rel in placed:
+            self.writer.remove_ahead(rel)
+
+    def link_previous(self, page: Page, key: str | None) -> PageSummary | None:
         """Link the previous version's copy of a page with the same key (and its data files) into this
-        version; its summary, or None when there is none to link."""
+        version; its summary, or None when there is none to link (`key` None: not to be linked). A copy
+        linked ahead is kept if the key is the same, else removed, so the page is written anew."""
         if self.previous is None or self.writer.root is None:
             return None
         folder, summaries = self.previous
         summary = summaries.get(page.url)
+        ahead = self._ahead.pop(page.url, None)
         if summary is None or summary.key != key:
+            self._remove(ahead or [])
             return None
+        if ahead is not None:
+            for rel in ahead:
+                self.writer.claim(rel)
+            return summary
         source = os.path.join(folder, page.output_path)
         if not os.path.isfile(source):
             return None
