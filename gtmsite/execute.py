@@ -331,7 +331,9 @@ class QueryRunner:
                 continue
             self.count_query()
             out[query.name] = per_page
-            self.cache.put(key, packed_query(per_page))
+            for result in per_page:
+                result.digest  # noqa: B018 - computed here, in the main thread, before the entry is packed
+            self.cache.put_later(key, lambda per_page=per_page: packed_query(per_page))
             if target is not None:
                 snapshots.append(self.write_snapshot(self.cursor(), query, per_page[0].columns, target, pages))
         return out, snapshots

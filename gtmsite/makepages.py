@@ -87,12 +87,7 @@ class PageMaker:
     def prepare(self, page: Page) -> PageOutcome | Unfinished:
         """A page linked from the previous version, or rendered and written (with its charts drawn here);
         or, if vl-convert must draw some of its charts, Unfinished."""
-        outcome = PageOutcome(page, self.plan.keys.get(page.url, ""))
-        data: PageData | None = None
-        if page.report is not None:
-            data = self.executed.pages.get(page.url) or self.runner.page_data(page)
-            outcome = replace(outcome, key=content_key(self.plan.base_keys[page.url], data), results=data.results,
-                              checks=data.checks, problems=data.problems, cached=data.cached)
+        outcome, data = self.keyed(page)
         reused = self.output.link_previous(page, None if outcome.problems else outcome.key)
         if reused is not None:
             return replace(outcome, reused=reused)
@@ -109,6 +104,25 @@ class PageMaker:
             rest = {key: spec for key, spec in rendered.charts.items() if key not in drawn}
             return Unfinished(outcome, rendered.html, rest, drawn, rendered.chart_calls)
         return self.written(outcome, fill_svgs(rendered.html, drawn) if drawn else rendered.html)
+
+    def keyed(self, page: Page) -> tuple[PageOutcome, PageData | None]:
+        """The page's outcome before it is made: its key, results and checks (running its own queries, if it
+        has any), and its data."""
+        outcome = PageOutcome(page, self.plan.keys.get(page.url, ""))
+        if page.report is None:
+            return outcome, None
+        data = self.executed.pages.get(page.url) or self.runner.page_data(page)
+        return replace(outcome, key=content_key(self.plan.base_keys[page.url], data), results=data.results,
+                       checks=data.checks, problems=data.problems, cached=data.cached), data
+
+    def linked_ahead(self, page: Page) -> PageOutcome | None:
+        """A page whose previous copy was linked ahead (write.py) and whose key is the same: made, here and
+        now; None for any other page (its copy, if any, removed: it is made as usual)."""
+        if not self.output.is_ahead(page.url):
+            return None
+        outcome, _ = self.keyed(page)
+        reused = self.output.link_previous(page, None if outcome.problems else outcome.key)
+        return replace(outcome, reused=reused) if reused is not None else None
 
     def finish(self, unfinished: Unfinished) -> Future[PageOutcome]:
         """The page once vl-convert has drawn its other charts (and the page is written)."""
@@ -153,10 +167,14 @@ class PageMaker:
                  ) -> list[PageOutcome]:
         """Every page's outcome, in the order given; `done()` is called as each page is made. `processes`:
         pages whose results are at hand may be made in worker processes."""
-        at_hand = [p for p in pages if p.url in self.executed.pages]
+        made: dict[str, PageOutcome | Future[PageOutcome]] = {}
+        for page in pages:  # unchanged pages linked ahead: done at once, not sent to a worker
+            if page.url in self.executed.pages and (linked := self.linked_ahead(page)) is not None:
+                made[page.url] = linked
+                done()
+        at_hand = [p for p in pages if p.url in self.executed.pages and p.url not in made]
         forked = processes and workers > 1 and len(at_hand) >= PROCESS_THRESHOLD \
             and "fork" in multiprocessing.get_all_start_methods()
-        made: dict[str, PageOutcome | Future[PageOutcome]] = {}
         if forked:
             made.update(self.in_processes(at_hand, workers, done))
         rest = [p for p in pages if p.url not in made]

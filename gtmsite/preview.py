@@ -94,7 +94,10 @@ class Preview:
         else:
             self.close()
             self.database, self.fingerprint = builder.db, builder.fingerprint
-        result = builder.run()
+        try:
+            result = builder.run()
+        finally:
+            builder.cache.flush()
         if result.site_problems:  # nothing was written: the pages served are the last good ones
             return Rebuild(False, result.problems, [])
         failed = {o.page.url for o in result.outcomes if o.problems}

@@ -9,7 +9,8 @@ from __future__ import annotations
 import gc
 import hashlib
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,7 +20,7 @@ from typing import Any
 import duckdb
 
 from .errors import Problem, SiteError
-from .files import read_cached, store_in_cache
+from .files import cache_writable, read_cached, store_in_cache
 from .reports import Query
 from .sqltext import (
     expand_refs,
@@ -110,7 +111,9 @@ class QueryResult:
 
     @cached_property
     def digest(self) -> str:
-        """The content's hash (names, types, rows): computed once, and kept with the result in the cache."""
+        """The content's hash (names, types, rows): computed once, and kept with the result in the cache.
+        (Python 3.11's cached_property computes under a lock shared by all results: only the build's main
+        thread computes digests, so that no other thread holds it when page workers are forked.)"""
         return result_digest(self.columns, self.types, self.rows)
 
     def __len__(self) -> int:
@@ -256,6 +259,8 @@ class ResultCache:
         self.folder = folder
         self.hits = 0
         self.misses = 0
+        self._storing: ThreadPoolExecutor | None = None
+        self._pending: list[Future] = []
 
     @staticmethod
     def key(*parts: Any) -> str:
@@ -286,3 +291,22 @@ class ResultCache:
         if self.folder is None:
             return
         store_in_cache(self.folder / key[:2] / key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def put_later(self, key: str, make: Callable[[], Any]) -> None:
+        """Store `make()` under `key` in a thread of its own, while the build goes on: packing the results of
+        10,000 pages takes most of a second the build need not wait for (`flush` waits for it). `make` must
+        only read values that are complete (a result's digest computed already: see QueryResult.digest)."""
+        if self.folder is None or not cache_writable():
+            return
+        if self._storing is None:
+            self._storing = ThreadPoolExecutor(1, thread_name_prefix="gtmsite-cache")
+        self._pending.append(self._storing.submit(lambda: self.put(key, make())))
+
+    def flush(self) -> None:
+        """Wait for the entries being stored (`put_later`), and let their thread go."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+        if self._storing is not None:
+            self._storing.shutdown(wait=True)
+            self._storing = None

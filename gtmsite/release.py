@@ -269,6 +269,7 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             result.notes.extend(notes)
             return Release(result, record, comparison, target)
         finally:
+            builder.cache.flush()
             builder.db.close()
             if index is not None:
                 index.cancel()

@@ -79,7 +79,7 @@ def _packed_query(results: list[QueryResult]) -> tuple[str, Any]:
             columns[i] = [None if v is None else v.toordinal() for v in columns[i]]
         elif kind == _ISO:
             columns[i] = [None if v is None else v.isoformat() for v in columns[i]]
-    digests = [r.__dict__.get("digest") for r in results]
+    digests = [r.digest for r in results]  # kept with the rows: the next build keys its pages without hashing
     return "rows", (shape, [len(r.rows) for r in results], kinds, columns, digests)
 
 

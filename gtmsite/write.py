@@ -86,6 +86,10 @@ class SiteOutput:
                 continue
             self._ahead[page.url] = placed
 
+    def is_ahead(self, url: str) -> bool:
+        """Whether the previous copy of this page was linked ahead (and is not yet kept or removed)."""
+        return url in self._ahead
+
     def finish_linking_ahead(self) -> None:
         """Wait for the linking ahead (before the pages are made, in this process or forked workers)."""
         if self._linking is not None:

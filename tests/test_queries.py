@@ -284,3 +284,20 @@ def test_a_column_named_like_a_query_is_not_a_dependency(site):
     """})
     build_ok(project)
     assert "Total: 4600" in article(page(project))
+
+
+def test_an_entry_stored_later_is_there_once_flushed_and_never_in_a_read_only_cache(tmp_path):
+    import threading
+
+    from gtmsite.files import cache_read_only
+    from gtmsite.queries import ResultCache
+
+    cache = ResultCache(tmp_path / "results")
+    cache.put_later("a" * 64, lambda: {"rows": [1, 2, 3]})
+    cache.flush()
+    assert cache.get("a" * 64) == {"rows": [1, 2, 3]}
+    assert not [t for t in threading.enumerate() if t.name.startswith("gtmsite-cache")], "its thread stays"
+    with cache_read_only():
+        cache.put_later("b" * 64, lambda: "never")
+        cache.flush()
+    assert cache.get("b" * 64) is None

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 from gtmsite.queries import QueryResult
-from gtmsite.resultpack import packed, unpacked
+from gtmsite.resultpack import packed, packed_query, unpacked, unpacked_query
 
 COLUMNS = ("day", "at", "at_utc", "mixed", "amount", "name")
 TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "VARCHAR", "DECIMAL(18,2)", "VARCHAR")
@@ -69,3 +69,10 @@ def test_an_entry_of_another_layout_is_a_miss_and_an_old_list_is_used():
     assert unpacked(None) is None
     pages = _pages()
     assert unpacked(pages) is pages
+
+
+def test_a_querys_entry_carries_every_pages_digest():
+    """The next build keys its pages from the digests stored with the rows, without hashing them again."""
+    results = [_result(r) for r in ([], [(None, None, None, None, None, "x")])]
+    back = unpacked_query(pickle.loads(pickle.dumps(packed_query(results))))
+    assert [r.__dict__.get("digest") for r in back] == [r.digest for r in results]
