@@ -292,6 +292,72 @@ def test_any_other_bar_chart_is_left_to_vl_convert(change):
     assert draw(spec) is None
 
 
+def month_bar_spec(pairs: list, width: int = 720, height: int = 280, y_format: str | None = None) -> dict:
+    """The static spec charts.py makes for bar_chart(q, x="month", y="deals") over a date column."""
+    y = {"field": "deals", "type": "quantitative", "title": "Deals", "stack": "zero"}
+    if y_format:
+        y["axis"] = {"format": y_format, "formatType": "number"}
+    return {"mark": {"type": "bar", "tooltip": True},
+            "encoding": {"x": {"field": "month", "type": "ordinal", "title": "Month", "axis": {"format": "%b %Y"},
+                               "timeUnit": "utcyearmonthdate", "sort": "ascending"},
+                         "y": y, "tooltip": [{"field": "month", "type": "temporal", "title": "Month",
+                                              "timeUnit": "utcyearmonthdate", "format": "%b %Y"},
+                                             {"field": "deals", "type": "quantitative", "title": "Deals"}]},
+            "data": {"values": [{"month": k, "deals": v} for k, v in pairs]}, "config": CONFIG,
+            "background": "transparent", "description": "Bar chart.", "height": height, "width": width,
+            "autosize": {"type": "fit", "contains": "padding"},
+            **({"padding": {**CONFIG["padding"], "left": 14}} if width == 360 else {})}
+
+
+def months(count: int, first: tuple[int, int] = (2024, 11)) -> list[str]:
+    year, month = first
+    return [f"{year + (month - 1 + i) // 12}-{(month - 1 + i) % 12 + 1:02}-01" for i in range(count)]
+
+
+MONTH_BARS = {
+    "30 months, every fourth label": month_bar_spec([(m, (i * 37) % 50 + 5) for i, m in enumerate(months(30))]),
+    "phone": month_bar_spec([(m, (i * 7) % 13) for i, m in enumerate(months(14))], width=360, y_format="$,.0f"),
+    "out of order, a month twice, timestamps": month_bar_spec(
+        [("2026-03-01T00:00:00", 4), ("2026-01-01", 2.5), ("2026-03-01T12:30:00.250000", -1), ("2026-02-01", 0)]),
+    "one month": month_bar_spec([("2026-01-01", 1200)], y_format=",.3~s"),
+}
+
+
+@pytest.mark.parametrize("spec", MONTH_BARS.values(), ids=MONTH_BARS.keys())
+def test_bars_over_months_are_drawn_exactly_as_vl_convert_draws_them(spec):
+    ours = draw(spec)
+    assert ours is not None
+    assert differences(ours, vl_convert_svg(spec), tolerance=0.02) == []
+
+
+def test_on_random_months_bars_match_vl_convert_exactly():
+    rnd = random.Random(5)
+    drawn = 0
+    for _ in range(25):
+        dates = [m for m in months(rnd.choice([2, 6, 13, 36, 60]), (rnd.choice([2019, 2025]), rnd.randint(1, 12)))
+                 if rnd.random() > 0.1] or ["2025-01-01"]
+        scale = rnd.choice([1, 1000, 1e6, 0.01])
+        pairs = [(d, rnd.random() * scale - (scale / 3 if rnd.random() < 0.2 else 0)) for d in dates]
+        spec = month_bar_spec(rnd.sample(pairs, len(pairs)), width=rnd.choice([720, 360]),
+                              height=rnd.choice([200, 280]), y_format=rnd.choice([None, "$,.0f", ".0~%"]))
+        ours = draw(spec)
+        assert ours is not None
+        drawn += 1
+        assert differences(ours, vl_convert_svg(spec), tolerance=0.02) == [], json.dumps(spec)[:300]
+    assert drawn == 25
+
+
+@pytest.mark.parametrize("values", [
+    [{"month": "2026-01-01T00:00:00Z", "deals": 1}],
+    [{"month": "2026-W01-1", "deals": 1}],
+    [{"month": "2026-01-01", "deals": None}],
+], ids=["time zone", "week date", "null"])
+def test_months_outside_the_subset_are_left_to_vl_convert(values):
+    spec = month_bar_spec([("2026-02-01", 2)])
+    spec["data"]["values"] += values
+    assert draw(spec) is None
+
+
 def test_a_null_among_bars_sorted_by_total_is_left_to_vl_convert():
     """Vega-Lite sorts by totals over every row, nulls too, and keeps their category: not reproduced here."""
     assert draw(bar_spec([("a", 1), ("b", None)], sort="-y")) is None
@@ -306,14 +372,19 @@ def test_a_site_of_bar_charts_is_drawn_without_vl_convert(tmp_path, monkeypatch)
         raise AssertionError("vl-convert was started")
     monkeypatch.setattr(svg_module, "_renderers", no_renderer)
     body = ("```sql by_stage\nselect stage, sum(amount) as amount from deals group by 1 order by 1\n```\n\n"
-            '{{ bar_chart(by_stage, x="stage", y="amount", title="Amount by stage") }}\n')
+            "```sql by_month\nselect date_trunc('month', created_at) as month, sum(amount) as amount\n"
+            "from deals group by 1 order by 1\n```\n\n"
+            '{{ bar_chart(by_stage, x="stage", y="amount", title="Amount by stage") }}\n\n'
+            '{{ bar_chart(by_month, x="month", y="amount", title="Amount by month") }}\n')
     project = deals_site(tmp_path / "site", {"reports/index.md": body})
     out = build_ok(project)
-    assert re.search(r"charts: 2 rendered", out), out
+    assert re.search(r"charts: 4 rendered", out), out
     html = page(project)
     statics = re.findall(r'<div class="gtm-chart-static[^"]*" role="img"[^>]*>(<svg.*?</svg>)</div>', html, re.S)
-    interactive = json.loads(re.search(r'class="gtm-chart-spec">(.*?)</script>', html, re.S).group(1))
+    specs = [json.loads(s) for s in re.findall(r'class="gtm-chart-spec">(.*?)</script>', html, re.S)]
     monkeypatch.undo()
-    assert len(statics) == 2 and all("role-scope" in svg for svg in statics)
-    wide = {**interactive, "width": 720}
-    assert differences(re.sub(r"c[0-9a-f]{8}-", "", statics[0]), vl_convert_svg(wide), tolerance=0.02) == []
+    assert len(statics) == 4 and all("role-scope" in svg for svg in statics)
+    assert ">Jan 2026<" in statics[2] and ">Mar 2026<" in statics[2]
+    for static, interactive in zip(statics[::2], specs):
+        wide = {**interactive, "width": 720}
+        assert differences(re.sub(r"c[0-9a-f]{8}-", "", static), vl_convert_svg(wide), tolerance=0.02) == []

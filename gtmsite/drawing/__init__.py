@@ -2,7 +2,7 @@
 
 vl-convert runs Vega in V8 and needs 15-70 ms a chart; a site of 10,000 account pages has 20,000 of
 them (each chart is drawn wide and for phones). The common shapes (a monthly line, bars over text
-categories) are drawn here in Python in about a millisecond, to the same layout, text and marks
+categories or months) are drawn here in Python in about a millisecond, to the same layout, text and marks
 (tests/test_drawing.py compares the two on many data sets); any other spec returns None and goes to
 vl-convert.
 """

@@ -1,13 +1,16 @@
-"""A bar chart of one series over text categories (gtmsite's `bar_chart` with a text x), drawn as Vega draws it.
+"""A bar chart of one series over text categories or dates (gtmsite's `bar_chart` with a text or date x), drawn
+as Vega draws it.
 
 `bar_chart_svg(spec)` reads the Vega-Lite spec that charts.py made and returns the SVG vl-convert would (after
-svg.slim_svg): the band scale, the labels flat or tilted as the spec's width expression says, the stacked bars
-with their rounded ends (Vega-Lite draws each stack as a clipped group with rounded top corners); or None when
-the spec is not exactly of this shape, for vl-convert to draw.
+svg.slim_svg): the band scale, the labels flat or tilted as the spec's width expression says (text) or flat
+with overlapping ones hidden (dates), the stacked bars with their rounded ends (Vega-Lite draws each stack as
+a clipped group with rounded top corners); or None when the spec is not exactly of this shape, for vl-convert
+to draw.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Callable
@@ -15,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..chartstyle import CONFIG
-from .axes import Label
+from .axes import Label, without_overlaps
 from .frame import (
     AXIS,
     LABEL_LIMIT,
@@ -43,7 +46,7 @@ from .frame import (
     y_scale,
     y_title_box,
 )
-from .scales import nice
+from .scales import MONTHS, nice
 from .svgtext import coordinate, number
 from .text import js_round, text_bounds, text_width, truncated
 
@@ -51,34 +54,78 @@ _PADDING_INNER, _PADDING_OUTER = 0.1, 0.05  # Vega-Lite's band padding for bars 
 _RADIUS = CONFIG["bar"]["cornerRadiusEnd"]
 _C = 0.448084975506  # vega-scenegraph's rounded corners: the Bézier control points sit at (1 - C) of the radius
 _ANGLE = re.compile(r"\(width / (\d+) >= (\d+) \? 0 : width / \1 >= 30 \? -30 : width / \1 >= 20 \? -45 : -90\)")
-_SORTS = {None: None, "-y": True, "y": False}  # the domain's order: data order, or by total, descending or not
+_SORTS = (None, "-y", "y")  # the domain's order: data order, or by total, descending or not
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{1,6})?)?")
 
 Tilt = Callable[[float], tuple[int, str, str]]  # plot width -> (label angle, align, baseline)
 
 
+@dataclass(frozen=True)
+class _Categories:
+    """The x axis's categories as this chart's spec makes them."""
+    field: str
+    key: Callable[[Any], Any]  # a row's x value -> its category, or None if it is not one drawn here
+    label: Callable[[Any], str]  # a category -> its label's text
+    order: str | None  # None: first appearance; "-y" / "y": by total; "key": ascending
+    tilt: Tilt
+    hide_overlaps: bool  # Vega-Lite's labelOverlap, true but for nominal fields
+
+
 def bar_chart_svg(spec: dict) -> str | None:
-    """The SVG of a one-series vertical bar chart over text categories, or None if `spec` is anything else."""
+    """The SVG of a one-series vertical bar chart over text categories or months, or None if `spec` is
+    anything else."""
     frame = frame_of(spec, "bar")
     mark, encoding = spec.get("mark"), spec.get("encoding")
     if frame is None or mark != {"type": "bar", "tooltip": True} or not isinstance(encoding, dict) \
             or set(encoding) - {"tooltip"} != {"x", "y"}:
         return None
-    x, y = encoding["x"], encoding["y"]
-    x_field = field_of(x, "nominal", {"field", "type", "title", "sort", "axis"})
+    y = encoding["y"]
+    categories = _texts(encoding["x"]) or _months(encoding["x"])
     y_field = field_of(y, "quantitative", {"field", "type", "title", "stack", "axis"})
     known, y_format = y_format_of(y) if y_field else (False, None)
-    tilt = _tilt(x.get("axis")) if x_field else None
-    sort = x.get("sort")
-    if tilt is None or not known or y.get("stack") != "zero" or not isinstance(sort, (str, type(None))) \
-            or sort not in _SORTS:
+    if categories is None or not known or y.get("stack") != "zero":
         return None
-    rows = _rows(spec["data"]["values"], x_field, y_field, skip_nulls=sort is None)
+    rows = _rows(spec["data"]["values"], categories, y_field)
     if not rows:
         return None
     width, height, padding = frame
-    return _draw(_stacks(rows, _SORTS[sort]), x.get("title"), y.get("title"), y_format, tilt, width, height,
-                 padding)
+    return _draw(_stacks(rows, categories), encoding["x"].get("title"), y.get("title"), y_format, categories,
+                 width, height, padding)
+
+
+def _texts(x: dict) -> _Categories | None:
+    """Text categories (a nominal x), in data order or by total, labels tilted by the spec's expressions."""
+    field = field_of(x, "nominal", {"field", "type", "title", "sort", "axis"})
+    sort = x.get("sort") if field else None
+    tilt = _tilt(x.get("axis")) if field else None
+    if tilt is None or not isinstance(sort, (str, type(None))) or sort not in _SORTS:
+        return None
+
+    def key(value: Any) -> str | None:
+        return value if isinstance(value, str) and not _CONTROL.search(value) else None
+    return _Categories(field, key, str, sort, tilt, hide_overlaps=False)
+
+
+def _months(x: dict) -> _Categories | None:
+    """Dates as categories (charts.py's bars over a date column), in time order, labelled "Jan 2026"."""
+    field = field_of(x, "ordinal", {"field", "type", "title", "axis", "timeUnit", "sort"})
+    if field is None or x["axis"] != {"format": "%b %Y"} or x.get("timeUnit") != "utcyearmonthdate" \
+            or x.get("sort") != "ascending":
+        return None
+
+    def key(value: Any) -> dt.date | None:
+        """The day of a date or a naive timestamp as charts.py writes them (read as UTC, as Vega does)."""
+        if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
+            return None
+        try:
+            return dt.datetime.fromisoformat(value).date()
+        except ValueError:
+            return None
+
+    def label(day: dt.date) -> str:
+        return f"{MONTHS[day.month - 1]} {day.year}"
+    return _Categories(field, key, label, "key", lambda _width: (0, "center", "top"), hide_overlaps=True)
 
 
 def _tilt(axis: Any) -> Tilt | None:
@@ -101,19 +148,20 @@ def _tilt(axis: Any) -> Tilt | None:
     return at
 
 
-def _rows(values: list, x_field: str, y_field: str, skip_nulls: bool) -> list[tuple[str, float]] | None:
+def _rows(values: list, categories: _Categories, y_field: str) -> list[tuple[Any, float]] | None:
     """(category, value) per row that has a value (Vega-Lite leaves out the others, and their categories with
-    them); None if a row is not a plain text and a finite number (or null, with `skip_nulls`: Vega-Lite sorts
-    a domain by totals over all rows, nulls included, and that order is not reproduced here)."""
+    them); None if a row is not a category and a finite number, or is null where the domain is sorted (by
+    totals over all rows, nulls included, or by time: an order not reproduced here)."""
     out = []
     for row in values:
         if not isinstance(row, dict):
             return None
-        category, value = row.get(x_field), row.get(y_field)
-        if value is None and skip_nulls and isinstance(category, str):
+        category, value = categories.key(row.get(categories.field)), row.get(y_field)
+        if category is None:
+            return None
+        if value is None and categories.order is None:
             continue
-        if not isinstance(category, str) or _CONTROL.search(category) or isinstance(value, bool) \
-                or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             return None
         out.append((category, value))
     return out
@@ -122,7 +170,7 @@ def _rows(values: list, x_field: str, y_field: str, skip_nulls: bool) -> list[tu
 @dataclass(frozen=True)
 class _Stack:
     """One category's bars: (start, end) of each row's segment, in data order, as Vega's stack "zero" makes them."""
-    category: str
+    label: str
     segments: list[tuple[float, float]]
     seen: int  # where the category first appears in the data: Vega draws the stacks in this order
 
@@ -135,16 +183,18 @@ class _Stack:
         return max(max(s) for s in self.segments)
 
 
-def _stacks(rows: list[tuple[str, float]], descending: bool | None) -> list[_Stack]:
-    """The categories in the x domain's order (first appearance, or by total with ties in that order), each
-    with its rows stacked: positive values upwards from zero, negative ones downwards."""
-    by_category: dict[str, list[float]] = {}
+def _stacks(rows: list[tuple[Any, float]], categories: _Categories) -> list[_Stack]:
+    """The categories in the x domain's order (first appearance, by total with ties in that order, or
+    ascending), each with its rows stacked: positive values upwards from zero, negative ones downwards."""
+    by_category: dict[Any, list[float]] = {}
     for category, value in rows:
         by_category.setdefault(category, []).append(value)
     order = list(by_category)
     first_seen = {category: i for i, category in enumerate(order)}
-    if descending is not None:
-        order.sort(key=lambda c: sum(by_category[c]), reverse=descending)
+    if categories.order == "key":
+        order.sort()
+    elif categories.order is not None:
+        order.sort(key=lambda c: sum(by_category[c]), reverse=categories.order == "-y")
     stacks = []
     for category in order:
         up = down = 0
@@ -156,7 +206,7 @@ def _stacks(rows: list[tuple[str, float]], descending: bool | None) -> list[_Sta
             else:
                 segments.append((up, up + value))
                 up += value
-        stacks.append(_Stack(category, segments, first_seen[category]))
+        stacks.append(_Stack(categories.label(category), segments, first_seen[category]))
     return stacks
 
 
@@ -167,7 +217,7 @@ class _Chart:
     x_title: str | None
     y_title: str | None
     y_format: str | None
-    tilt: Tilt
+    categories: _Categories
 
 
 @dataclass(frozen=True)
@@ -196,12 +246,12 @@ class _Layout:
     y: YAxis
 
 
-def _draw(stacks: list[_Stack], x_title: str | None, y_title: str | None, y_format: str | None, tilt: Tilt,
-          width: int, height: int, padding: dict) -> str | None:
+def _draw(stacks: list[_Stack], x_title: str | None, y_title: str | None, y_format: str | None,
+          categories: _Categories, width: int, height: int, padding: dict) -> str | None:
     low, high = min(0, min(s.low for s in stacks)), max(0, max(s.high for s in stacks))
     if low == high:
         return None  # all zero: Vega's domain is then not niced the same way; left to vl-convert
-    chart = _Chart(stacks, nice(low, high), x_title, y_title, y_format, tilt)
+    chart = _Chart(stacks, nice(low, high), x_title, y_title, y_format, categories)
     first = _layout(chart, width, height)
     plot = fitted(first.extents, width, height, padding) if first is not None else None
     layout = _layout(chart, plot.w, plot.h) if plot is not None else None
@@ -215,11 +265,12 @@ def _layout(chart: _Chart, plot_w: float, plot_h: float) -> _Layout | None:
     if y is None:
         return None
     band = _Band.over(len(chart.stacks), plot_w)
-    angle, align, baseline = chart.tilt(plot_w)
-    x_labels = [_x_label(x, stack.category, angle, align, baseline)
-                for x, stack in zip(band.centres(), chart.stacks)]
-    x_title_y = max([TICK] + [lb.bounds[3] for lb in x_labels]) + AXIS["titlePadding"]
-    boxes = [shift(lb.bounds, 0, plot_h) for lb in x_labels]
+    angle, align, baseline = chart.categories.tilt(plot_w)
+    x_labels = [_x_label(x, stack.label, angle, align, baseline) for x, stack in zip(band.centres(), chart.stacks)]
+    if chart.categories.hide_overlaps:
+        x_labels = without_overlaps(x_labels, AXIS["labelSeparation"])
+    x_title_y = max([TICK] + [lb.bounds[3] for lb in x_labels if lb.visible]) + AXIS["titlePadding"]
+    boxes = [shift(lb.bounds, 0, plot_h) for lb in x_labels if lb.visible]
     boxes += [lb.bounds for lb in y.labels if lb.visible]
     if chart.x_title:
         boxes.append(shift(text_bounds(plot_w / 2, x_title_y, chart.x_title, TITLE_SIZE, "center", "top"), 0,
