@@ -252,10 +252,10 @@ class ExtraPages:
 
 
 # Chart calls that will need vl-convert (which takes most of a second to start): line charts and vertical
-# bars of one series are mostly drawn by gtmsite itself (drawing/), so a site of them alone does not start it
-# ahead of time.
+# bars of one series (with their values or not) are mostly drawn by gtmsite itself (drawing/), so a site of
+# them alone does not start it ahead of time.
 _CHART_CALL = re.compile(r"\b(\w+_chart|histogram|heatmap|chart)\s*\(([^}]*)")
-_NOT_DRAWN_BARS = re.compile(r"\b(horizontal|series|labels|colors)\s*=|y\s*=\s*\[")
+_NOT_DRAWN_BARS = re.compile(r"\b(horizontal|series|colors)\s*=|y\s*=\s*\[")
 
 
 def needs_vl_convert(body: str) -> bool:

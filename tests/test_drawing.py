@@ -358,6 +358,70 @@ def test_months_outside_the_subset_are_left_to_vl_convert(values):
     assert draw(spec) is None
 
 
+def with_values(spec: dict, fmt: str | None = None) -> dict:
+    """The spec charts.py makes for the same chart with `labels=True` (and `fmt`): the bars, then a text layer
+    writing each row's value above its bar."""
+    bars = {"mark": spec["mark"], "encoding": copy.deepcopy(spec["encoding"])}
+    field = bars["encoding"]["y"]["field"]
+    formats = {"format": fmt, "formatType": "number"} if fmt else {}
+    if fmt:
+        bars["encoding"]["y"]["axis"] = dict(formats)
+    label = {k: v for k, v in bars["encoding"].items() if k != "tooltip"}
+    label["text"] = {"field": field, "type": "quantitative", **formats}
+    rest = {k: v for k, v in spec.items() if k not in ("mark", "encoding")}
+    return {"layer": [bars, {"mark": {"type": "text", "dy": -6, "color": "#5b6475"}, "encoding": label}], **rest}
+
+
+VALUE_BARS = {
+    "default number format": with_values(bar_spec([("a", 12), ("b", 12.5), ("c", 0.1 + 0.2), ("d", -3),
+                                                   ("e", 1234567)])),
+    "dollars, tilted": with_values(bar_spec(FUNNEL), "$,.0f"),
+    "stacked rows: the text layer stacks largest first": with_values(
+        bar_spec([("a", 6), ("a", 9), ("b", 1), ("b", 3), ("b", 2), ("c", -2), ("c", 4)]), ",.1f"),
+    "months, SI": with_values(month_bar_spec([(m, (i * 7919) % 50000) for i, m in enumerate(months(18))]),
+                              "$,.3~s"),
+    "phone, percent": with_values(bar_spec([("Paid", 0.25), ("Organic", 0.5)], width=360), ".0%"),
+}
+
+
+@pytest.mark.parametrize("spec", VALUE_BARS.values(), ids=VALUE_BARS.keys())
+def test_bars_with_their_values_are_drawn_exactly_as_vl_convert_draws_them(spec):
+    ours = draw(spec)
+    assert ours is not None
+    assert differences(ours, vl_convert_svg(spec), tolerance=0.02) == []
+
+
+def test_on_random_data_bars_with_values_match_vl_convert_to_a_pixel():
+    rnd = random.Random(13)
+    drawn = exact = 0
+    for spec in random_bar_specs(30, seed=17):
+        spec = with_values(spec, rnd.choice([None, "$,.0f", ",.1f", ".0%", ",.3s", "$,.2~s"]))
+        ours = draw(spec)
+        if ours is None:
+            continue
+        drawn += 1
+        theirs = vl_convert_svg(spec)
+        assert differences(ours, theirs, tolerance=1.5) == [], json.dumps(spec)[:300]
+        exact += not differences(ours, theirs, tolerance=0.02)
+    assert drawn >= 20 and exact >= drawn * 0.9
+
+
+def test_values_in_a_format_outside_the_subset_are_left_to_vl_convert():
+    assert draw(with_values(bar_spec([("a", 1)]), ",d")) is None
+    assert draw(with_values(bar_spec([("a", 1)]), "$,f")) is None  # d3 would work out the precision
+    odd = with_values(bar_spec([("a", 1)]))
+    odd["layer"][1]["mark"]["dy"] = -3
+    assert draw(odd) is None
+
+
+def test_d3s_default_number_format():
+    from gtmsite.drawing.scales import default_number
+    cases = {12: "12", 12.5: "12.5", 0.1 + 0.2: "0.3", -3: "\u22123", 1234567: "1234567", 1e-7: "1e-7",
+             1e-5: "0.00001", 123456789012345: "1.23456789012e+14", 1234567890125: "1.23456789013e+12",
+             -0.0: "0", 99999999999.95: "99999999999.9"}
+    assert {v: default_number(v) for v in cases} == cases
+
+
 def test_a_null_among_bars_sorted_by_total_is_left_to_vl_convert():
     """Vega-Lite sorts by totals over every row, nulls too, and keeps their category: not reproduced here."""
     assert draw(bar_spec([("a", 1), ("b", None)], sort="-y")) is None
@@ -375,15 +439,17 @@ def test_a_site_of_bar_charts_is_drawn_without_vl_convert(tmp_path, monkeypatch)
             "```sql by_month\nselect date_trunc('month', created_at) as month, sum(amount) as amount\n"
             "from deals group by 1 order by 1\n```\n\n"
             '{{ bar_chart(by_stage, x="stage", y="amount", title="Amount by stage") }}\n\n'
-            '{{ bar_chart(by_month, x="month", y="amount", title="Amount by month") }}\n')
+            '{{ bar_chart(by_month, x="month", y="amount", title="Amount by month") }}\n\n'
+            '{{ bar_chart(by_stage, x="stage", y="amount", labels=True, fmt="usd0", title="With values") }}\n')
     project = deals_site(tmp_path / "site", {"reports/index.md": body})
     out = build_ok(project)
-    assert re.search(r"charts: 4 rendered", out), out
+    assert re.search(r"charts: 6 rendered", out), out
     html = page(project)
     statics = re.findall(r'<div class="gtm-chart-static[^"]*" role="img"[^>]*>(<svg.*?</svg>)</div>', html, re.S)
     specs = [json.loads(s) for s in re.findall(r'class="gtm-chart-spec">(.*?)</script>', html, re.S)]
     monkeypatch.undo()
-    assert len(statics) == 4 and all("role-scope" in svg for svg in statics)
+    assert len(statics) == 6 and all("role-scope" in svg for svg in statics)
+    assert ">$1,200<" in statics[4] or ">$3,400<" in statics[4]
     assert ">Jan 2026<" in statics[2] and ">Mar 2026<" in statics[2]
     for static, interactive in zip(statics[::2], specs):
         wide = {**interactive, "width": 720}

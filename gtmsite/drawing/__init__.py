@@ -17,6 +17,8 @@ __all__ = ["draw"]
 
 def draw(spec: dict) -> str | None:
     """The static SVG of `spec` if it is one of the shapes drawn here, else None."""
-    mark = spec.get("mark")
+    layers = spec.get("layer")
+    first = layers[0] if isinstance(layers, list) and layers and isinstance(layers[0], dict) else spec
+    mark = first.get("mark")
     kind = mark.get("type") if isinstance(mark, dict) else None
     return line_chart_svg(spec) if kind == "line" else bar_chart_svg(spec) if kind == "bar" else None

@@ -46,14 +46,16 @@ from .frame import (
     y_scale,
     y_title_box,
 )
-from .scales import MONTHS, nice
-from .svgtext import coordinate, number
-from .text import js_round, text_bounds, text_width, truncated
+from .scales import MONTHS, default_number, nice, number_format
+from .svgtext import coordinate, number, text_element
+from .text import baseline_offset, js_round, text_bounds, text_width, truncated
 
 _PADDING_INNER, _PADDING_OUTER = 0.1, 0.05  # Vega-Lite's band padding for bars (outer = inner / 2)
 _RADIUS = CONFIG["bar"]["cornerRadiusEnd"]
 _C = 0.448084975506  # vega-scenegraph's rounded corners: the Bézier control points sit at (1 - C) of the radius
 _ANGLE = re.compile(r"\(width / (\d+) >= (\d+) \? 0 : width / \1 >= 30 \? -30 : width / \1 >= 20 \? -45 : -90\)")
+_VALUE_COLOR, _VALUE_DY = "#5b6475", -6  # charts.py's value labels (`labels=True`)
+_PRECISION = re.compile(r"\.\d+")
 _SORTS = (None, "-y", "y")  # the domain's order: data order, or by total, descending or not
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{1,6})?)?")
@@ -73,11 +75,13 @@ class _Categories:
 
 
 def bar_chart_svg(spec: dict) -> str | None:
-    """The SVG of a one-series vertical bar chart over text categories or months, or None if `spec` is
-    anything else."""
+    """The SVG of a one-series vertical bar chart over text categories or months, its values written above
+    the bars or not (`labels=True`: a text layer), or None if `spec` is anything else."""
     frame = frame_of(spec, "bar")
-    mark, encoding = spec.get("mark"), spec.get("encoding")
-    if frame is None or mark != {"type": "bar", "tooltip": True} or not isinstance(encoding, dict) \
+    bars, values = _layers(spec)
+    encoding = bars.get("encoding") if bars is not None else None
+    if frame is None or bars is None or set(bars) != {"mark", "encoding"} \
+            or bars["mark"] != {"type": "bar", "tooltip": True} or not isinstance(encoding, dict) \
             or set(encoding) - {"tooltip"} != {"x", "y"}:
         return None
     y = encoding["y"]
@@ -86,12 +90,42 @@ def bar_chart_svg(spec: dict) -> str | None:
     known, y_format = y_format_of(y) if y_field else (False, None)
     if categories is None or not known or y.get("stack") != "zero":
         return None
+    value_text = _value_text(values, encoding, y_field) if values is not None else None
+    if values is not None and value_text is None:
+        return None
     rows = _rows(spec["data"]["values"], categories, y_field)
     if not rows:
         return None
     width, height, padding = frame
     return _draw(_stacks(rows, categories), encoding["x"].get("title"), y.get("title"), y_format, categories,
-                 width, height, padding)
+                 value_text, width, height, padding)
+
+
+def _layers(spec: dict) -> tuple[dict | None, dict | None]:
+    """(the bars' layer, the value labels' layer or None) of a plain or a layered spec."""
+    if "layer" not in spec:
+        return ({"mark": spec["mark"], "encoding": spec.get("encoding")} if "mark" in spec else None), None
+    layers = spec["layer"]
+    if "mark" in spec or "encoding" in spec or not isinstance(layers, list) or len(layers) != 2 \
+            or not all(isinstance(layer, dict) for layer in layers):
+        return None, None
+    return layers[0], layers[1]
+
+
+def _value_text(layer: dict, encoding: dict, y_field: str) -> Callable[[float], str] | None:
+    """How the text layer charts.py adds for `labels=True` writes a value, if it is exactly that layer."""
+    text = layer.get("encoding", {}).get("text") if set(layer) == {"mark", "encoding"} else None
+    if layer["mark"] != {"type": "text", "dy": -6, "color": _VALUE_COLOR} or not isinstance(text, dict) \
+            or layer["encoding"] != {"x": encoding["x"], "y": encoding["y"], "text": text} \
+            or text.get("field") != y_field or text.get("type") != "quantitative":
+        return None
+    if set(text) == {"field", "type"}:
+        return default_number
+    pattern = text.get("format")
+    if set(text) != {"field", "type", "format", "formatType"} or text["formatType"] != "number" \
+            or not isinstance(pattern, str) or not _PRECISION.search(pattern):
+        return None  # d3 works out a precision from the data: not reproduced here
+    return number_format(pattern, 0, 1, 1)
 
 
 def _texts(x: dict) -> _Categories | None:
@@ -173,6 +207,7 @@ class _Stack:
     label: str
     segments: list[tuple[float, float]]
     seen: int  # where the category first appears in the data: Vega draws the stacks in this order
+    rows: list[tuple[int, float]]  # (index in the data, value) of each segment's row
 
     @property
     def low(self) -> float:
@@ -186,27 +221,27 @@ class _Stack:
 def _stacks(rows: list[tuple[Any, float]], categories: _Categories) -> list[_Stack]:
     """The categories in the x domain's order (first appearance, by total with ties in that order, or
     ascending), each with its rows stacked: positive values upwards from zero, negative ones downwards."""
-    by_category: dict[Any, list[float]] = {}
-    for category, value in rows:
-        by_category.setdefault(category, []).append(value)
+    by_category: dict[Any, list[tuple[int, float]]] = {}
+    for index, (category, value) in enumerate(rows):
+        by_category.setdefault(category, []).append((index, value))
     order = list(by_category)
     first_seen = {category: i for i, category in enumerate(order)}
     if categories.order == "key":
         order.sort()
     elif categories.order is not None:
-        order.sort(key=lambda c: sum(by_category[c]), reverse=categories.order == "-y")
+        order.sort(key=lambda c: sum(v for _, v in by_category[c]), reverse=categories.order == "-y")
     stacks = []
     for category in order:
         up = down = 0
         segments = []
-        for value in by_category[category]:
+        for _, value in by_category[category]:
             if value < 0:
                 segments.append((down, down + value))
                 down += value
             else:
                 segments.append((up, up + value))
                 up += value
-        stacks.append(_Stack(categories.label(category), segments, first_seen[category]))
+        stacks.append(_Stack(categories.label(category), segments, first_seen[category], by_category[category]))
     return stacks
 
 
@@ -218,6 +253,7 @@ class _Chart:
     y_title: str | None
     y_format: str | None
     categories: _Categories
+    value_text: Callable[[float], str] | None  # the values written above the bars, or None
 
 
 @dataclass(frozen=True)
@@ -238,20 +274,34 @@ class _Band:
 
 
 @dataclass(frozen=True)
+class _Value:
+    """A value written above its bar (a text mark: centred on the band, 6px above the segment's end)."""
+    row: int  # its row's place in the data: Vega writes them in this order
+    x: float
+    y: float
+    text: str
+
+    def bounds(self) -> Box:
+        return text_bounds(self.x, self.y + _VALUE_DY, self.text, LABEL_SIZE, "center", "middle")
+
+
+@dataclass(frozen=True)
 class _Layout:
     extents: tuple[int, int, int, int]
     band: _Band
     x_labels: list[Label]
     x_title_y: float
     y: YAxis
+    values: list[_Value]
 
 
 def _draw(stacks: list[_Stack], x_title: str | None, y_title: str | None, y_format: str | None,
-          categories: _Categories, width: int, height: int, padding: dict) -> str | None:
+          categories: _Categories, value_text: Callable[[float], str] | None, width: int, height: int,
+          padding: dict) -> str | None:
     low, high = min(0, min(s.low for s in stacks)), max(0, max(s.high for s in stacks))
     if low == high:
         return None  # all zero: Vega's domain is then not niced the same way; left to vl-convert
-    chart = _Chart(stacks, nice(low, high), x_title, y_title, y_format, categories)
+    chart = _Chart(stacks, nice(low, high), x_title, y_title, y_format, categories, value_text)
     first = _layout(chart, width, height)
     plot = fitted(first.extents, width, height, padding) if first is not None else None
     layout = _layout(chart, plot.w, plot.h) if plot is not None else None
@@ -278,8 +328,31 @@ def _layout(chart: _Chart, plot_w: float, plot_h: float) -> _Layout | None:
     if chart.y_title and text_width(chart.y_title, TITLE_SIZE) > plot_h:
         return None  # a title longer than its axis: Vega's bounds for it are not reproduced here
     boxes += y_title_box(chart.y_title, y.title_x)
+    values = _values(chart, band, plot_h)
+    boxes += [v.bounds() for v in values]
     boxes += [(-TICK, 0, 0, plot_h), (0, plot_h, plot_w, plot_h + TICK)]  # the ticks
-    return _Layout(extents(boxes, plot_w, plot_h), band, x_labels, x_title_y, y)
+    return _Layout(extents(boxes, plot_w, plot_h), band, x_labels, x_title_y, y, values)
+
+
+def _values(chart: _Chart, band: _Band, plot_h: float) -> list[_Value]:
+    """The values written above the bars, in data order (none without `labels=True`). Vega-Lite stacks the
+    text layer by its text field, largest first, so where a category has several rows the values are at
+    the ends of that stack, not of the bars' (which keep the data order)."""
+    if chart.value_text is None:
+        return []
+    out = []
+    for stack, start in zip(chart.stacks, band.starts):
+        x = start + band.width * 0.5
+        up = down = 0
+        for row, value in sorted(stack.rows, key=lambda r: -r[1]):
+            if value < 0:
+                down += value
+                end = down
+            else:
+                up += value
+                end = up
+            out.append(_Value(row, x, y_scale(end, chart.y_domain, plot_h), chart.value_text(value)))
+    return sorted(out, key=lambda v: v.row)
 
 
 def _x_label(x: float, text: str, angle: int, align: str, baseline: str) -> Label:
@@ -306,8 +379,9 @@ def _svg(chart: _Chart, layout: _Layout, width: int, height: int, plot: Plot) ->
     bottom = coordinate(h + 0.5)
     groups, clips = [], []
     in_data_order = sorted(zip(chart.stacks, layout.band.starts), key=lambda pair: pair[0].seen)
+    marks = "layer_0_marks" if chart.value_text is not None else "marks"  # Vega-Lite's name of the bars
     for number_, (stack, start) in enumerate(in_data_order, start=1):
-        group, clip = _stack_svg(stack, start, layout.band.width, chart.y_domain, h, f"clip{number_}")
+        group, clip = _stack_svg(stack, start, layout.band.width, chart.y_domain, h, f"clip{number_}", marks)
         groups.append(group)
         clips.append(clip)
     return "".join([
@@ -318,12 +392,22 @@ def _svg(chart: _Chart, layout: _Layout, width: int, height: int, plot: Plot) ->
                  f'<line transform="translate(0,0)" x2="{number(w)}" y2="0" {RULE}', chart.x_title,
                  x_title_svg_transform(w, layout.x_title_y)),
         y_axis_svg(layout.y, chart.y_title, h),
-        '<g class="mark-group role-scope">', *groups, "</g>",
+        '<g class="mark-group role-scope">', *groups, "</g>", _values_svg(layout.values),
         svg_end("<defs>" + "".join(clips) + "</defs>")])
 
 
-def _stack_svg(stack: _Stack, x: float, band: float, domain: tuple[float, float], h: float,
-               clip: str) -> tuple[str, str]:
+def _values_svg(values: list[_Value]) -> str:
+    if not values:
+        return ""
+    offset = _VALUE_DY + baseline_offset("middle", LABEL_SIZE)
+    return ('<g class="mark-text role-mark layer_1_marks">' + "".join(
+        text_element(v.text, f'text-anchor="middle" transform="translate({coordinate(v.x)},'
+                             f'{coordinate(v.y + offset)})" font-size="{LABEL_SIZE}px" fill="{_VALUE_COLOR}"')
+        for v in values) + "</g>")
+
+
+def _stack_svg(stack: _Stack, x: float, band: float, domain: tuple[float, float], h: float, clip: str,
+               marks: str) -> tuple[str, str]:
     """One category's group (its outline rounded at the top, clipping the segments inside) and its clip path."""
     top, bottom = y_scale(stack.high, domain, h), y_scale(stack.low, domain, h)
     y = min(top, bottom)
@@ -336,7 +420,7 @@ def _stack_svg(stack: _Stack, x: float, band: float, domain: tuple[float, float]
     group = (f'<g transform="translate({coordinate(x)},{coordinate(y)})"><path class="background" d="{outline}"/>'
              f'<g clip-path="url(#{clip})"><g class="mark-group role-scope"><g transform="translate(0,'
              f'{coordinate(-y)})"><path class="background" d="{_rect(0, 0, band, 0)}"/><g>'
-             f'<g class="mark-rect role-mark marks">{"".join(bars)}</g></g></g></g></g></g>')
+             f'<g class="mark-rect role-mark {marks}">{"".join(bars)}</g></g></g></g></g></g>')
     return group, f'<clipPath id="{clip}"><path d="{outline}"/></clipPath>'
 
 

@@ -17,8 +17,8 @@ AXIS = CONFIG["axis"]
 LABEL_SIZE = AXIS["labelFontSize"]
 TITLE_SIZE = AXIS["titleFontSize"]
 TICK, LABEL_PAD, LABEL_LIMIT = 5, 2, 180  # Vega's axis defaults: tick size, label padding, label limit
-SPEC_KEYS = {"mark", "encoding", "data", "config", "background", "description", "height", "width", "autosize",
-             "padding"}
+SPEC_KEYS = {"mark", "encoding", "layer", "data", "config", "background", "description", "height", "width",
+             "autosize", "padding"}
 FIT = {"type": "fit", "contains": "padding"}
 Box = tuple[float, float, float, float]
 

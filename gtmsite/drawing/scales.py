@@ -191,3 +191,38 @@ def utc_month_ticks(start: dt.datetime, stop: dt.datetime, step: int) -> list[dt
 def month_label(when: dt.datetime) -> str:
     """d3 utcFormat("%b %Y")."""
     return f"{MONTHS[when.month - 1]} {when.year}"
+
+
+def default_number(value: float) -> str:
+    """d3-format with no specifier (".12~g"), as Vega-Lite writes a number it has no format for: twelve
+    significant digits, insignificant zeros dropped, a real minus sign (1234567, 12.5, 0.3, 1e-7)."""
+    body = _trim_before_exponent(_to_precision(abs(value), 12))
+    negative = (value < 0 or (value == 0 and math.copysign(1, value) < 0)) and float(body) != 0
+    return (MINUS if negative else "") + body
+
+
+def _to_precision(value: float, digits: int) -> str:
+    """JavaScript's Number.prototype.toPrecision for a finite value >= 0: the exact binary value rounded
+    half up to `digits` significant digits, in exponent form below 1e-6 or from 10**digits up."""
+    if value == 0:
+        return "0" if digits == 1 else "0." + "0" * (digits - 1)
+    exact = Decimal(value)
+    exponent = exact.adjusted()
+    mantissa = exact.scaleb(-exponent).quantize(Decimal(1).scaleb(1 - digits), rounding=ROUND_HALF_UP)
+    if mantissa >= 10:
+        exponent += 1
+        mantissa = (mantissa / 10).quantize(Decimal(1).scaleb(1 - digits), rounding=ROUND_HALF_UP)
+    figures = str(mantissa).replace(".", "")
+    if exponent < -6 or exponent >= digits:
+        whole = figures[0] + ("." + figures[1:] if digits > 1 else "")
+        return f"{whole}e{'+' if exponent >= 0 else '-'}{abs(exponent)}"
+    if exponent >= 0:
+        point = exponent + 1
+        return figures[:point] + ("." + figures[point:] if digits > point else "")
+    return "0." + "0" * (-exponent - 1) + figures
+
+
+def _trim_before_exponent(body: str) -> str:
+    """d3's ~ on a number that may have an exponent: drop the fraction's trailing zeros (and a bare point)."""
+    number_part, e, exponent = body.partition("e")
+    return _trim(number_part) + (e + exponent if e else "")
