@@ -300,7 +300,13 @@ class ResultCache:
             return
         if self._storing is None:
             self._storing = ThreadPoolExecutor(1, thread_name_prefix="gtmsite-cache")
-        self._pending.append(self._storing.submit(lambda: self.put(key, make())))
+        self._pending.append(self._storing.submit(self._store, key, make))
+
+    def _store(self, key: str, make: Callable[[], Any]) -> None:
+        try:
+            self.put(key, make())
+        except Exception:  # noqa: BLE001 - like an entry that cannot be written: it costs speed, not the build
+            pass
 
     def flush(self) -> None:
         """Wait for the entries being stored (`put_later`), and let their thread go."""

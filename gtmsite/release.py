@@ -269,12 +269,14 @@ def _release(config: Config, target: Path, log: Log, use_cache: bool, label: str
             result.notes.extend(notes)
             return Release(result, record, comparison, target)
         finally:
-            builder.cache.flush()
-            builder.db.close()
-            if index is not None:
-                index.cancel()
-            if staging is not None:
-                shutil.rmtree(staging, ignore_errors=True)
+            try:
+                builder.cache.flush()
+            finally:
+                builder.db.close()
+                if index is not None:
+                    index.cancel()
+                if staging is not None:
+                    shutil.rmtree(staging, ignore_errors=True)
 
 
 def deliver(config: Config, staging: Path, index: IndexJob | None, record: VersionRecord, log: Log) -> None:

@@ -301,3 +301,12 @@ def test_an_entry_stored_later_is_there_once_flushed_and_never_in_a_read_only_ca
         cache.put_later("b" * 64, lambda: "never")
         cache.flush()
     assert cache.get("b" * 64) is None
+
+
+def test_an_entry_that_fails_to_pack_costs_only_the_entry(tmp_path):
+    from gtmsite.queries import ResultCache
+
+    cache = ResultCache(tmp_path / "results")
+    cache.put_later("c" * 64, lambda: 1 / 0)
+    cache.flush()  # no error: a cache entry not written only costs speed
+    assert cache.get("c" * 64) is None

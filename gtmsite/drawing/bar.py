@@ -48,7 +48,7 @@ from .frame import (
 )
 from .scales import MONTHS, default_number, nice, number_format
 from .svgtext import coordinate, number, text_element
-from .text import baseline_offset, js_round, text_bounds, text_width, truncated
+from .text import baseline_offset, js_round, measured, text_bounds, text_width, truncated
 
 _PADDING_INNER, _PADDING_OUTER = 0.1, 0.05  # Vega-Lite's band padding for bars (outer = inner / 2)
 _RADIUS = CONFIG["bar"]["cornerRadiusEnd"]
@@ -57,6 +57,7 @@ _ANGLE = re.compile(r"\(width / (\d+) >= (\d+) \? 0 : width / \1 >= 30 \? -30 : 
 _VALUE_COLOR, _VALUE_DY = "#5b6475", -6  # charts.py's value labels (`labels=True`)
 _PRECISION = re.compile(r"\.\d+")
 _SORTS = (None, "-y", "y")  # the domain's order: data order, or by total, descending or not
+_ORDINARY = 1e-250  # the smallest bar total drawn here: below, d3's ticks lose their precision
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{1,6})?)?")
 
@@ -94,7 +95,8 @@ def bar_chart_svg(spec: dict) -> str | None:
     if values is not None and value_text is None:
         return None
     rows = _rows(spec["data"]["values"], categories, y_field)
-    if not rows:
+    titles = [t for t in (encoding["x"].get("title"), y.get("title")) if t]
+    if not rows or not all(measured(t) for t in titles):
         return None
     width, height, padding = frame
     return _draw(_stacks(rows, categories), encoding["x"].get("title"), y.get("title"), y_format, categories,
@@ -114,8 +116,9 @@ def _layers(spec: dict) -> tuple[dict | None, dict | None]:
 
 def _value_text(layer: dict, encoding: dict, y_field: str) -> Callable[[float], str] | None:
     """How the text layer charts.py adds for `labels=True` writes a value, if it is exactly that layer."""
-    text = layer.get("encoding", {}).get("text") if set(layer) == {"mark", "encoding"} else None
-    if layer["mark"] != {"type": "text", "dy": -6, "color": _VALUE_COLOR} or not isinstance(text, dict) \
+    encoding = layer.get("encoding") if set(layer) == {"mark", "encoding"} else None
+    text = encoding.get("text") if isinstance(encoding, dict) else None
+    if layer.get("mark") != {"type": "text", "dy": -6, "color": _VALUE_COLOR} or not isinstance(text, dict) \
             or layer["encoding"] != {"x": encoding["x"], "y": encoding["y"], "text": text} \
             or text.get("field") != y_field or text.get("type") != "quantitative":
         return None
@@ -137,14 +140,16 @@ def _texts(x: dict) -> _Categories | None:
         return None
 
     def key(value: Any) -> str | None:
-        return value if isinstance(value, str) and not _CONTROL.search(value) else None
+        """A text Vega writes as it is: no control characters, nothing its SVG writer trims or shortens."""
+        ok = isinstance(value, str) and value and value == value.strip() and not _CONTROL.search(value)
+        return value if ok and measured(value) else None
     return _Categories(field, key, str, sort, tilt, hide_overlaps=False)
 
 
 def _months(x: dict) -> _Categories | None:
     """Dates as categories (charts.py's bars over a date column), in time order, labelled "Jan 2026"."""
     field = field_of(x, "ordinal", {"field", "type", "title", "axis", "timeUnit", "sort"})
-    if field is None or x["axis"] != {"format": "%b %Y"} or x.get("timeUnit") != "utcyearmonthdate" \
+    if field is None or x.get("axis") != {"format": "%b %Y"} or x.get("timeUnit") != "utcyearmonthdate" \
             or x.get("sort") != "ascending":
         return None
 
@@ -153,9 +158,10 @@ def _months(x: dict) -> _Categories | None:
         if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
             return None
         try:
-            return dt.datetime.fromisoformat(value).date()
+            day = dt.datetime.fromisoformat(value).date()
         except ValueError:
             return None
+        return day if day.year >= 1000 else None  # Vega labels years before 1000 "NaN"
 
     def label(day: dt.date) -> str:
         return f"{MONTHS[day.month - 1]} {day.year}"
@@ -299,8 +305,9 @@ def _draw(stacks: list[_Stack], x_title: str | None, y_title: str | None, y_form
           categories: _Categories, value_text: Callable[[float], str] | None, width: int, height: int,
           padding: dict) -> str | None:
     low, high = min(0, min(s.low for s in stacks)), max(0, max(s.high for s in stacks))
-    if low == high:
-        return None  # all zero: Vega's domain is then not niced the same way; left to vl-convert
+    if low == high or not _ORDINARY <= max(-low, high) < 1e21:
+        return None  # all zero (Vega's domain is then not niced the same way), or numbers JavaScript and
+        # Python write differently (1e+21): left to vl-convert
     chart = _Chart(stacks, nice(low, high), x_title, y_title, y_format, categories, value_text)
     first = _layout(chart, width, height)
     plot = fitted(first.extents, width, height, padding) if first is not None else None

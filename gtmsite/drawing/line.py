@@ -44,7 +44,7 @@ from .frame import (
 )
 from .scales import month_label, nice, utc_month_ticks
 from .svgtext import coordinate, number
-from .text import js_round, text_bounds, text_width
+from .text import js_round, measured, text_bounds, text_width
 
 
 def _month_step(x: dict) -> int | None:
@@ -88,7 +88,8 @@ def line_chart_svg(spec: dict) -> str | None:
     if step is None or not known or not isinstance(size, (int, float)) or size <= 0:
         return None
     points = _points(spec["data"]["values"], x_field, y_field)
-    if points is None:
+    titles = [t for t in (encoding["x"].get("title"), encoding["y"].get("title")) if t]
+    if points is None or not all(measured(t) for t in titles):
         return None
     width, height, padding = frame
     return _draw(points, encoding["x"].get("title"), encoding["y"].get("title"), y_format, step, size, width,

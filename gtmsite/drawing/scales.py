@@ -124,7 +124,7 @@ def number_format(specifier: str | None, start: float, stop: float, count: int):
 def _fixed(value: float, precision: int) -> str:
     """JavaScript's toFixed for a value >= 0: the exact binary value rounded, halves up (Python's format
     would round halves to even)."""
-    return str(Decimal(value).quantize(Decimal(1).scaleb(-precision), rounding=ROUND_HALF_UP))
+    return format(Decimal(value).quantize(Decimal(1).scaleb(-precision), rounding=ROUND_HALF_UP), "f")
 
 
 def _trim(body: str) -> str:

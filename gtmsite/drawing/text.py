@@ -33,6 +33,12 @@ def _units(text: str) -> int:
     return total
 
 
+def measured(text: str) -> bool:
+    """Whether every character of `text` is in the width table: a text with others (Cyrillic, Greek, CJK,
+    most of Latin Extended) is left to vl-convert, whose layout depends on widths not known here."""
+    return all(c in _WIDTHS for c in text)
+
+
 def text_width(text: str, size: float) -> float:
     return _units(text) * size / _EM
 
