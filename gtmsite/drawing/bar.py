@@ -78,7 +78,7 @@ class _Categories:
 def bar_chart_svg(spec: dict) -> str | None:
     """The SVG of a one-series vertical bar chart over text categories or months, its values written above
     the bars or not (`labels=True`: a text layer), or None if `spec` is anything else."""
-    frame = frame_of(spec, "bar")
+    frame = frame_of(spec)
     bars, values = _layers(spec)
     encoding = bars.get("encoding") if bars is not None else None
     if frame is None or bars is None or set(bars) != {"mark", "encoding"} \

@@ -48,7 +48,7 @@ def whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def frame_of(spec: dict, mark: str) -> tuple[int, int, dict] | None:
+def frame_of(spec: dict) -> tuple[int, int, dict] | None:
     """(width, height, padding) of a spec made by charts.py with its standard config and a fitted size, or
     None if it has keys or settings drawn only by vl-convert."""
     if not set(spec) <= SPEC_KEYS or spec.get("config") is not CONFIG and spec.get("config") != CONFIG:

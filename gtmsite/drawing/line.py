@@ -72,7 +72,7 @@ def _when(value: Any) -> dt.datetime | None:
 
 def line_chart_svg(spec: dict) -> str | None:
     """The SVG of a one-series monthly line chart with points, or None if `spec` is anything else."""
-    frame = frame_of(spec, "line")
+    frame = frame_of(spec)
     mark, encoding = spec.get("mark"), spec.get("encoding")
     if frame is None or not isinstance(mark, dict) or mark.get("type") != "line" \
             or set(mark) != {"type", "tooltip", "point"} or not isinstance(mark["point"], dict) \
